@@ -1,0 +1,633 @@
+//! The incremental decoder: SSE bytes → events, by the WHATWG HTML "Server-sent events" rules.
+
+use alloc::string::String;
+use core::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::text::Text;
+use crate::{Error, Event, EventId, EventType};
+
+/// Bounds on what a decoder buffers for a peer, checked before any buffer grows.
+///
+/// The defaults are finite and generous: 1 MiB per line and 8 MiB of data per event, which holds
+/// large LLM payloads and base64 images while keeping a hostile stream from taking more.
+///
+/// # Examples
+///
+/// ```
+/// use ssewire::{Decoder, Limits, Overflow};
+///
+/// let decoder = Decoder::with_limits(Limits {
+///     max_line: 64 * 1024,
+///     overflow: Overflow::SkipEvent,
+///     ..Limits::default()
+/// });
+/// # drop(decoder);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest line, in bytes without its line break, that the decoder buffers. Lines of the
+    /// fields `data`, `event` and `id` that are longer hit the [`overflow`](Limits::overflow)
+    /// policy; longer comments, `retry` lines and unknown fields are dropped without being
+    /// buffered (the spec ignores them anyway). Values below 8 count as 8.
+    pub max_line: usize,
+    /// Largest data buffer of one event, in bytes (each data line counts its value plus one).
+    pub max_event: usize,
+    /// What happens when a limit is hit.
+    pub overflow: Overflow,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line: 1024 * 1024,
+            max_event: 8 * 1024 * 1024,
+            overflow: Overflow::Error,
+        }
+    }
+}
+
+/// The policy when a line or an event goes over its [`Limits`].
+///
+/// Either way the offending event is dropped and the decoder resynchronises at the next blank
+/// line, so the stream can go on. Fields of that event that had already taken effect (`retry`,
+/// comments) stay in effect; its `id` does not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Overflow {
+    /// Return [`Error::LineTooLong`] or [`Error::EventTooLarge`] once; decoding may go on after it.
+    #[default]
+    Error,
+    /// Drop the event silently and go on with the next one.
+    SkipEvent,
+}
+
+/// One item of the raw view ([`Decoder::decode_frame`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Frame {
+    /// A block ended by a blank line that had at least one `data`, `event` or valid `id` field.
+    /// Its fields are exactly the block's own: data is absent when the block had no `data` line
+    /// (an id-only "priming" event, say), and `id` is the block's own `id` field.
+    Event(Event),
+    /// A comment line (`: text`), yielded as soon as its line ends, with one leading space
+    /// removed. Keep-alives are comments: consumers can reset idle timers on them.
+    Comment(String),
+    /// A valid `retry` field (ASCII digits only), yielded as soon as its line ends: the
+    /// reconnection time a client should now use.
+    Retry(Duration),
+}
+
+/// An incremental, push-style SSE decoder.
+///
+/// Feed it the bytes of one stream as they arrive, appended to one [`BytesMut`], and call
+/// [`decode`](Decoder::decode) until it returns `Ok(None)` ("need more bytes"). It follows the
+/// WHATWG parsing rules exactly:
+///
+/// - one leading UTF-8 BOM is stripped, even when split across reads;
+/// - lines end in LF, CRLF or CR; a CR at the end of the input ends its line at once, and an LF
+///   that arrives next is swallowed, so an event never waits for the next byte;
+/// - `name: value` strips one space; a line without colon is a field with an empty value; lines
+///   starting with `:` are comments; unknown fields are ignored; names are case-sensitive;
+/// - `data` lines are joined with LF; an event without data is not dispatched; `event` applies to
+///   one event; `id` (unless it contains NUL) persists as the last event ID; `retry` counts only
+///   if it is all ASCII digits;
+/// - invalid UTF-8 becomes U+FFFD, never an error and never a stall;
+/// - at the end of the stream ([`finish`](Decoder::finish)) an unterminated event is dropped.
+///
+/// Work is linear in the input whatever the chunking: a partial line is never scanned twice.
+/// Memory is bounded by [`Limits`]. Single-line data is not copied: the event's data shares the
+/// input buffer.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use ssewire::Decoder;
+///
+/// let mut decoder = Decoder::new();
+/// let mut buf = BytesMut::new();
+/// let mut events = Vec::new();
+/// for chunk in [&b"event: greet\nid: 1\ndata: hel"[..], b"lo\r", b"\n\r\n"] {
+///     buf.extend_from_slice(chunk);
+///     while let Some(event) = decoder.decode(&mut buf)? {
+///         events.push(event);
+///     }
+/// }
+/// assert_eq!(events.len(), 1);
+/// assert_eq!((events[0].event_type(), events[0].data(), events[0].id()), ("greet", "hello", Some("1")));
+/// # Ok::<(), ssewire::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Decoder {
+    limits: Limits,
+    /// Set once the start of the stream has been checked for a BOM.
+    past_bom: bool,
+    /// The last line ended in CR at the end of the input: an LF arriving next belongs to it.
+    pending_lf: bool,
+    /// Invariant: `buf[..scanned]` holds no CR or LF (the partial line already searched).
+    scanned: usize,
+    skip: Skip,
+    /// Data buffer of the block being parsed: empty, one value (shared with the input), or the
+    /// values each followed by LF in `acc`.
+    data: Data,
+    /// Length of the spec's data buffer (each value plus LF); `<= limits.max_event`.
+    data_len: usize,
+    /// Accumulator for multi-line data; reused across events.
+    acc: BytesMut,
+    /// The block's `event` field.
+    event: Option<Text>,
+    /// The block's own valid `id` field (raw view).
+    id: Option<Text>,
+    /// The block had a data, event or valid id field.
+    has_fields: bool,
+    /// The spec's last event ID buffer.
+    id_buffer: Option<Text>,
+    /// The last event ID string: `id_buffer` as of the last blank line.
+    last_id: Option<Text>,
+    /// The last valid reconnection time, in milliseconds.
+    retry: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Skip {
+    /// Parsing normally.
+    #[default]
+    No,
+    /// Dropping the rest of an over-long line that the spec ignores anyway.
+    Line,
+    /// Dropping an over-limit event up to the next blank line; `in_line` is set once bytes of the
+    /// current line have been dropped (so its line break does not look like a blank line).
+    Event { in_line: bool },
+}
+
+#[derive(Debug, Clone, Default)]
+enum Data {
+    #[default]
+    Empty,
+    One(Bytes),
+    Many,
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+const MIN_LINE: usize = 8;
+
+impl Decoder {
+    /// A decoder with the default [`Limits`].
+    pub fn new() -> Self {
+        Decoder::default()
+    }
+
+    /// A decoder with the given limits.
+    pub fn with_limits(limits: Limits) -> Self {
+        Decoder {
+            limits,
+            ..Decoder::default()
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The last event ID: the `id` in force at the last dispatch point (blank line), `""` if none.
+    /// A reconnecting client sends it as `Last-Event-ID` when it is not empty.
+    pub fn last_event_id(&self) -> &str {
+        self.last_id.as_ref().map_or("", Text::as_str)
+    }
+
+    /// The last valid reconnection time the stream set, if any.
+    pub fn retry(&self) -> Option<Duration> {
+        self.retry.map(Duration::from_millis)
+    }
+
+    /// Bytes the decoder holds for the event being parsed (its data buffer); never more than
+    /// [`Limits::max_event`].
+    pub fn buffered(&self) -> usize {
+        self.data_len
+    }
+
+    /// Decodes the next event with browser semantics (what `EventSource` dispatches).
+    ///
+    /// Returns `Ok(None)` when `buf` holds no complete event; append more bytes and call again.
+    /// Complete lines are consumed from `buf`; what stays is at most one partial line (never more
+    /// than [`Limits::max_line`] bytes). Only append to `buf` between calls.
+    ///
+    /// Only events with data are returned. [`Event::id`] is the last event ID at dispatch (absent
+    /// if empty), [`Event::event`] is absent for the default type, and `retry`/comment are never
+    /// set (see [`Decoder::retry`], or the raw view).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LineTooLong`] or [`Error::EventTooLarge`] under [`Overflow::Error`]; the event is
+    /// dropped and decoding can go on.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
+        loop {
+            match self.next_frame(buf, false)? {
+                None => return Ok(None),
+                Some(Frame::Event(mut event)) if event.data.is_some() => {
+                    // Browser semantics: the type defaults to `message`, the id is the last
+                    // event ID string in force at dispatch.
+                    if event.event.as_ref().is_some_and(|t| t.as_str().is_empty()) {
+                        event.event = None;
+                    }
+                    event.id = self
+                        .last_id
+                        .as_ref()
+                        .filter(|id| !id.is_empty())
+                        .map(|id| EventId::from_text(id.clone()));
+                    return Ok(Some(event));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Decodes the next item of the raw view: every block with fields (also those without data),
+    /// comments and `retry` fields, as they are on the wire. Same state machine and same
+    /// buffering contract as [`decode`](Decoder::decode); use one view per stream.
+    ///
+    /// # Errors
+    ///
+    /// As for [`decode`](Decoder::decode).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use ssewire::{Decoder, Frame};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// let mut buf = BytesMut::from(&b": keep-alive\n\nretry: 1500\nid: 7\n\n"[..]);
+    /// assert_eq!(decoder.decode_frame(&mut buf)?, Some(Frame::Comment("keep-alive".into())));
+    /// assert!(matches!(decoder.decode_frame(&mut buf)?, Some(Frame::Retry(r)) if r.as_millis() == 1500));
+    /// let Some(Frame::Event(event)) = decoder.decode_frame(&mut buf)? else { panic!() };
+    /// assert_eq!((event.id(), event.has_data()), (Some("7"), false));
+    /// # Ok::<(), ssewire::Error>(())
+    /// ```
+    pub fn decode_frame(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Error> {
+        self.next_frame(buf, true)
+    }
+
+    /// Ends the stream: discards the unterminated event and the partial line left in `buf`, and
+    /// readies the decoder for a new stream (a reconnection), keeping the last event ID and the
+    /// reconnection time.
+    ///
+    /// Call it after [`decode`](Decoder::decode) has returned `Ok(None)`: complete events are
+    /// still in `buf` until then.
+    pub fn finish(&mut self, buf: &mut BytesMut) {
+        buf.clear();
+        self.reset_block();
+        self.id_buffer = self.last_id.clone();
+        self.past_bom = false;
+        self.pending_lf = false;
+        self.scanned = 0;
+        self.skip = Skip::No;
+    }
+
+    fn reset_block(&mut self) {
+        self.data = Data::Empty;
+        self.data_len = 0;
+        self.acc.clear();
+        self.event = None;
+        self.id = None;
+        self.has_fields = false;
+    }
+
+    fn max_line(&self) -> usize {
+        self.limits.max_line.max(MIN_LINE)
+    }
+
+    /// The one state machine behind both views.
+    fn next_frame(&mut self, buf: &mut BytesMut, comments: bool) -> Result<Option<Frame>, Error> {
+        if !self.past_bom {
+            // "UTF-8 decode" strips one leading BOM; its bytes may arrive one at a time.
+            let n = buf.len().min(BOM.len());
+            if buf[..n] != BOM[..n] {
+                self.past_bom = true;
+            } else if n < BOM.len() {
+                return Ok(None);
+            } else {
+                buf.advance(BOM.len());
+                self.past_bom = true;
+            }
+        }
+        loop {
+            if self.pending_lf {
+                let Some(&first) = buf.first() else {
+                    return Ok(None);
+                };
+                if first == b'\n' {
+                    buf.advance(1);
+                }
+                self.pending_lf = false;
+            }
+            let from = self.scanned.min(buf.len());
+            let Some(end) = memchr::memchr2(b'\r', b'\n', &buf[from..]).map(|i| from + i) else {
+                self.scanned = buf.len();
+                return self.partial_line(buf);
+            };
+            self.scanned = 0;
+            // "A CR at the end of the input ends the line at once; an LF that follows is
+            // swallowed": no waiting for the next byte.
+            let eol = if buf[end] == b'\r' {
+                match buf.get(end + 1) {
+                    Some(b'\n') => 2,
+                    Some(_) => 1,
+                    None => {
+                        self.pending_lf = true;
+                        1
+                    }
+                }
+            } else {
+                1
+            };
+            match self.skip {
+                Skip::No => {}
+                Skip::Line => {
+                    buf.advance(end + eol);
+                    self.skip = Skip::No;
+                    continue;
+                }
+                Skip::Event { in_line } => {
+                    buf.advance(end + eol);
+                    if end == 0 && !in_line {
+                        // The blank line that ends the dropped event.
+                        self.skip = Skip::No;
+                    } else {
+                        self.skip = Skip::Event { in_line: false };
+                    }
+                    continue;
+                }
+            }
+            if end == 0 {
+                // "If the line is empty (a blank line): dispatch the event."
+                buf.advance(eol);
+                match self.dispatch() {
+                    Some(frame) => return Ok(Some(frame)),
+                    None => continue,
+                }
+            }
+            if end > self.max_line() {
+                let value_field = is_value_field(&buf[..end]);
+                buf.advance(end + eol);
+                if value_field {
+                    self.overflow(false);
+                    if self.limits.overflow == Overflow::Error {
+                        return Err(Error::LineTooLong {
+                            limit: self.max_line(),
+                        });
+                    }
+                }
+                continue;
+            }
+            if let Some(frame) = self.line(buf, end, eol, comments)? {
+                return Ok(Some(frame));
+            }
+        }
+    }
+
+    /// No line break in `buf`: bound what a partial line may hold.
+    fn partial_line(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Error> {
+        match self.skip {
+            Skip::Line => {}
+            Skip::Event { .. } => {
+                if !buf.is_empty() {
+                    self.skip = Skip::Event { in_line: true };
+                }
+            }
+            Skip::No => {
+                if buf.len() <= self.max_line() {
+                    return Ok(None);
+                }
+                if is_value_field(buf) {
+                    self.overflow(true);
+                    if self.limits.overflow == Overflow::Error {
+                        buf.clear();
+                        self.scanned = 0;
+                        return Err(Error::LineTooLong {
+                            limit: self.max_line(),
+                        });
+                    }
+                } else {
+                    // A comment, `retry` or unknown field: the spec ignores its value.
+                    self.skip = Skip::Line;
+                }
+            }
+        }
+        buf.clear();
+        self.scanned = 0;
+        Ok(None)
+    }
+
+    /// Drops the event being parsed and skips to the next blank line.
+    fn overflow(&mut self, in_line: bool) {
+        self.reset_block();
+        self.id_buffer = self.last_id.clone();
+        self.skip = Skip::Event { in_line };
+    }
+
+    /// Processes the complete, non-empty line `buf[..end]` followed by `eol` line-break bytes.
+    fn line(
+        &mut self,
+        buf: &mut BytesMut,
+        end: usize,
+        eol: usize,
+        comments: bool,
+    ) -> Result<Option<Frame>, Error> {
+        // The common case first: `data:` recognised by its first byte.
+        if buf[0] == b'd' && end >= 5 && &buf[..5] == b"data:" {
+            let start = if end > 5 && buf[5] == b' ' { 6 } else { 5 };
+            return self.data_line(buf, start, end, eol);
+        }
+        // "If the line starts with a U+003A COLON character (:): ignore the line." (a comment)
+        if buf[0] == b':' {
+            if !comments {
+                buf.advance(end + eol);
+                return Ok(None);
+            }
+            let start = if end > 1 && buf[1] == b' ' { 2 } else { 1 };
+            let text = String::from_utf8_lossy(&buf[start..end]).into_owned();
+            buf.advance(end + eol);
+            return Ok(Some(Frame::Comment(text)));
+        }
+        // "If the line contains a colon: the field name is the part before it, the value the part
+        // after it, with one leading space removed. Otherwise the whole line is the field name
+        // and the value is empty."
+        let (name_end, start) = match memchr::memchr(b':', &buf[..end]) {
+            Some(c) if c + 1 < end && buf[c + 1] == b' ' => (c, c + 2),
+            Some(c) => (c, c + 1),
+            None => (end, end),
+        };
+        match &buf[..name_end] {
+            b"data" => return self.data_line(buf, start, end, eol),
+            b"event" => {
+                self.event = Some(take_text(buf, start, end, eol));
+                self.has_fields = true;
+            }
+            b"id" => {
+                // "If the field value does not contain U+0000 NULL, set the last event ID buffer
+                // to the field value. Otherwise, ignore the field."
+                if memchr::memchr(0, &buf[start..end]).is_some() {
+                    buf.advance(end + eol);
+                } else {
+                    let id = take_text(buf, start, end, eol);
+                    self.id_buffer = Some(id.clone());
+                    self.id = Some(id);
+                    self.has_fields = true;
+                }
+            }
+            b"retry" => {
+                // "If the field value consists of only ASCII digits, set the reconnection time to
+                // that integer. Otherwise, ignore the field."
+                let ms = parse_digits(&buf[start..end]);
+                buf.advance(end + eol);
+                if let Some(ms) = ms {
+                    self.retry = Some(ms);
+                    return Ok(Some(Frame::Retry(Duration::from_millis(ms))));
+                }
+            }
+            // "Otherwise: the field is ignored."
+            _ => buf.advance(end + eol),
+        }
+        Ok(None)
+    }
+
+    /// "Append the field value to the data buffer, then append a single U+000A LINE FEED."
+    fn data_line(
+        &mut self,
+        buf: &mut BytesMut,
+        start: usize,
+        end: usize,
+        eol: usize,
+    ) -> Result<Option<Frame>, Error> {
+        let value_len = end - start;
+        let new_len = self.data_len.saturating_add(value_len).saturating_add(1);
+        if new_len > self.limits.max_event {
+            buf.advance(end + eol);
+            self.overflow(false);
+            return match self.limits.overflow {
+                Overflow::Error => Err(Error::EventTooLarge {
+                    limit: self.limits.max_event,
+                }),
+                Overflow::SkipEvent => Ok(None),
+            };
+        }
+        match core::mem::take(&mut self.data) {
+            Data::Empty => {
+                buf.advance(start);
+                self.data = Data::One(buf.split_to(value_len).freeze());
+                buf.advance(eol);
+            }
+            Data::One(first) => {
+                if self.acc.capacity() == 0 {
+                    // A fresh accumulator with room for several events: its allocation is then
+                    // shared by the events split off it.
+                    self.acc = BytesMut::with_capacity(new_len.max(4096));
+                }
+                self.acc.extend_from_slice(&first);
+                self.acc.extend_from_slice(b"\n");
+                self.acc.extend_from_slice(&buf[start..end]);
+                self.acc.extend_from_slice(b"\n");
+                buf.advance(end + eol);
+                self.data = Data::Many;
+            }
+            Data::Many => {
+                self.acc.extend_from_slice(&buf[start..end]);
+                self.acc.extend_from_slice(b"\n");
+                buf.advance(end + eol);
+                self.data = Data::Many;
+            }
+        }
+        self.data_len = new_len;
+        self.has_fields = true;
+        Ok(None)
+    }
+
+    /// A blank line: ends the block.
+    fn dispatch(&mut self) -> Option<Frame> {
+        // "Set the last event ID string of the event source to the value of the last event ID
+        // buffer."
+        self.last_id = self.id_buffer.clone();
+        if !self.has_fields {
+            return None;
+        }
+        let data = match core::mem::take(&mut self.data) {
+            Data::Empty => None,
+            Data::One(bytes) => Some(bytes),
+            Data::Many => {
+                // "If the data buffer's last character is a U+000A LINE FEED, remove it."
+                let len = self.acc.len().saturating_sub(1);
+                let bytes = self.acc.split_to(len).freeze();
+                self.acc.clear();
+                Some(bytes)
+            }
+        };
+        let event = Event {
+            data: data.map(Text::from_utf8_lossy),
+            event: self.event.take().map(EventType::from_text),
+            id: self.id.take().map(EventId::from_text),
+            retry: None,
+            comment: None,
+        };
+        self.data_len = 0;
+        self.has_fields = false;
+        Some(Frame::Event(event))
+    }
+}
+
+/// Takes `buf[start..end]` as text (shared with the input) and consumes the line.
+fn take_text(buf: &mut BytesMut, start: usize, end: usize, eol: usize) -> Text {
+    buf.advance(start);
+    let value = buf.split_to(end - start).freeze();
+    buf.advance(eol);
+    Text::from_utf8_lossy(value)
+}
+
+/// Whether an over-long line (or partial line) belongs to a field whose value the decoder must
+/// keep: `data`, `event` or `id`. Decided from the bytes before the first colon; a colonless line
+/// longer than the minimum limit cannot be one of them.
+fn is_value_field(line: &[u8]) -> bool {
+    match memchr::memchr(b':', line) {
+        Some(c) => matches!(&line[..c], b"data" | b"event" | b"id"),
+        None => false,
+    }
+}
+
+/// All ASCII digits, at least one, fitting in a `u64`.
+fn parse_digits(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
+    }
+    value.iter().try_fold(0u64, |acc, &b| {
+        if b.is_ascii_digit() {
+            acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_digits() {
+        assert_eq!(parse_digits(b"1500"), Some(1500));
+        assert_eq!(parse_digits(b""), None);
+        assert_eq!(parse_digits(b"+20"), None);
+        assert_eq!(parse_digits(b" 20"), None);
+        assert_eq!(parse_digits(b"99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn value_fields() {
+        assert!(is_value_field(b"data:xxxxxxxx"));
+        assert!(is_value_field(b"id:"));
+        assert!(!is_value_field(b":data:"));
+        assert!(!is_value_field(b"retry:1"));
+        assert!(!is_value_field(b"dataxxxxxxxx"));
+    }
+}

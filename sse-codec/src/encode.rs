@@ -1,0 +1,141 @@
+//! The encoder: `Event` → SSE bytes, into a caller-owned buffer.
+
+use bytes::BufMut;
+
+use crate::Event;
+
+/// Writes `event` in the SSE wire format to `buf`.
+///
+/// Fields go out in the order comment, `event`, `id`, `retry`, `data`, then the blank line that
+/// dispatches the event. Every value line is written as `name: value` (with the space), so a value
+/// that starts with a space survives; data and comments are split on LF into one line each (an
+/// [`Event`] holds no CR), so nothing in a value can inject a field. An event with no field at all
+/// writes nothing.
+///
+/// Infallible: every `Event` was checked when it was built. Writing a single-line event into a
+/// buffer with room allocates nothing.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+///
+/// let mut buf = BytesMut::new();
+/// ssewire::encode(&ssewire::Event::new(" leading space\nx\revent: admin"), &mut buf);
+/// assert_eq!(buf, "data:  leading space\ndata: x\ndata: event: admin\n\n");
+/// ```
+pub fn encode(event: &Event, buf: &mut impl BufMut) {
+    let mut wrote = false;
+    if let Some(comment) = &event.comment {
+        for line in comment.as_str().split('\n') {
+            put_field(buf, b":", line.as_bytes());
+        }
+        wrote = true;
+    }
+    if let Some(name) = &event.event {
+        put_field(buf, b"event:", name.as_str().as_bytes());
+        wrote = true;
+    }
+    if let Some(id) = &event.id {
+        put_field(buf, b"id:", id.as_str().as_bytes());
+        wrote = true;
+    }
+    if let Some(ms) = event.retry {
+        let mut digits = [0u8; 20];
+        put_field(buf, b"retry:", format_u64(ms, &mut digits));
+        wrote = true;
+    }
+    if let Some(data) = &event.data {
+        let mut rest = data.as_bytes().as_ref();
+        loop {
+            match memchr::memchr(b'\n', rest) {
+                Some(i) => {
+                    put_field(buf, b"data:", &rest[..i]);
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    put_field(buf, b"data:", rest);
+                    break;
+                }
+            }
+        }
+        wrote = true;
+    }
+    if wrote {
+        buf.put_u8(b'\n');
+    }
+}
+
+/// The exact number of bytes [`encode`] writes for `event`.
+///
+/// # Examples
+///
+/// ```
+/// let event = ssewire::Event::new("hi");
+/// assert_eq!(ssewire::encoded_len(&event), "data: hi\n\n".len());
+/// ```
+pub fn encoded_len(event: &Event) -> usize {
+    // Each field line is `name: value\n`: name + 2 + value.
+    let line = |name: &[u8], value: usize| name.len() + 2 + value;
+    let mut len = 0usize;
+    if let Some(comment) = &event.comment {
+        len += comment
+            .as_str()
+            .split('\n')
+            .map(|l| line(b":", l.len()))
+            .sum::<usize>();
+    }
+    if let Some(name) = &event.event {
+        len += line(b"event:", name.as_str().len());
+    }
+    if let Some(id) = &event.id {
+        len += line(b"id:", id.as_str().len());
+    }
+    if let Some(ms) = event.retry {
+        let mut digits = [0u8; 20];
+        len += line(b"retry:", format_u64(ms, &mut digits).len());
+    }
+    if let Some(data) = &event.data {
+        let breaks = memchr::memchr_iter(b'\n', data.as_bytes()).count();
+        // n breaks: n + 1 lines, each `data: ` + its text + LF; the breaks themselves are not written.
+        len += (breaks + 1) * line(b"data:", 0) + data.len() - breaks;
+    }
+    if len > 0 {
+        len += 1;
+    }
+    len
+}
+
+fn put_field(buf: &mut impl BufMut, name: &[u8], value: &[u8]) {
+    buf.put_slice(name);
+    buf.put_u8(b' ');
+    buf.put_slice(value);
+    buf.put_u8(b'\n');
+}
+
+/// Formats `n` in decimal into `out`, returning the digits.
+fn format_u64(mut n: u64, out: &mut [u8; 20]) -> &[u8] {
+    let mut i = out.len();
+    loop {
+        i -= 1;
+        out[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &out[i..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_u64_bounds() {
+        let mut d = [0u8; 20];
+        assert_eq!(format_u64(0, &mut d), b"0");
+        assert_eq!(format_u64(1500, &mut d), b"1500");
+        assert_eq!(format_u64(u64::MAX, &mut d), b"18446744073709551615");
+    }
+}

@@ -1,0 +1,135 @@
+//! JSON pushes (feature `json`): `Json<T: Serialize>` and `serde_json::Value` become events.
+
+use alloc::string::{String, ToString};
+use core::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::{Error, Event, IntoEvent};
+
+/// Marks a value to be sent as compact JSON data: `data: {"id":1,"status":"ok"}`.
+///
+/// Compact JSON never contains a raw line break (serde_json escapes them inside strings), so the
+/// value always travels as one `data:` line.
+///
+/// # Examples
+///
+/// ```
+/// use ssewire::{IntoEvent, Json};
+///
+/// #[derive(serde::Serialize)]
+/// struct Status { id: u32, status: &'static str }
+///
+/// let event = Json(Status { id: 1, status: "ok" }).into_event()?;
+/// assert_eq!(event.to_bytes(), "data: {\"id\":1,\"status\":\"ok\"}\n\n");
+/// # Ok::<(), ssewire::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoEvent for Json<T> {
+    fn into_event(self) -> Result<Event, Error> {
+        Event::json(&self.0)
+    }
+}
+
+impl Event {
+    /// An event whose data is `value` serialized as compact JSON.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Json`] if serialization fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = ssewire::Event::json(&[1, 2, 3])?;
+    /// assert_eq!(event.data(), "[1,2,3]");
+    /// # Ok::<(), ssewire::Error>(())
+    /// ```
+    pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<Event, Error> {
+        let json = serde_json::to_string(value).map_err(Error::Json)?;
+        Ok(Event::new(json))
+    }
+}
+
+/// Nex's custom-event form: an object with an `"event"` key, such as
+/// `{"event": "my_event", "data": "payload", "id": "7", "retry": 1500}`.
+///
+/// - `event` (string): the event type.
+/// - `data`: a string is sent as-is, any other value as compact JSON; absent means empty data.
+/// - `id` (string or number) and `retry` (milliseconds) are honoured; `comment` (string) too.
+/// - Other keys are ignored.
+///
+/// Any other JSON value (an object without `"event"`, an array, a number…) is sent as JSON data.
+///
+/// # Examples
+///
+/// ```
+/// use ssewire::IntoEvent;
+///
+/// let custom = serde_json::json!({"event": "my_event", "data": "payload"}).into_event()?;
+/// assert_eq!(custom.to_bytes(), "event: my_event\ndata: payload\n\n");
+///
+/// let plain = serde_json::json!({"id": 1, "status": "ok"}).into_event()?;
+/// assert_eq!(plain.to_bytes(), "data: {\"id\":1,\"status\":\"ok\"}\n\n");
+/// # Ok::<(), ssewire::Error>(())
+/// ```
+impl IntoEvent for Value {
+    fn into_event(self) -> Result<Event, Error> {
+        match self {
+            Value::Object(map) if map.contains_key("event") => custom_event(map),
+            other => Event::json(&other),
+        }
+    }
+}
+
+impl IntoEvent for &Value {
+    fn into_event(self) -> Result<Event, Error> {
+        match self {
+            Value::Object(map) if map.contains_key("event") => custom_event(map.clone()),
+            other => Event::json(other),
+        }
+    }
+}
+
+impl TryFrom<Value> for Event {
+    type Error = Error;
+
+    fn try_from(value: Value) -> Result<Event, Error> {
+        value.into_event()
+    }
+}
+
+fn custom_event(mut map: Map<String, Value>) -> Result<Event, Error> {
+    let mut event = match map.remove("data") {
+        None => Event::new(""),
+        Some(Value::String(data)) => Event::new(data),
+        Some(other) => Event::json(&other)?,
+    };
+    match map.remove("event") {
+        Some(Value::String(name)) => event = event.with_event(name)?,
+        _ => return Err(Error::JsonField { field: "event" }),
+    }
+    match map.remove("id") {
+        None => {}
+        Some(Value::String(id)) => event = event.with_id(id)?,
+        Some(Value::Number(n)) => event = event.with_id(n.to_string())?,
+        Some(_) => return Err(Error::JsonField { field: "id" }),
+    }
+    match map.remove("retry") {
+        None => {}
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(ms) => event = event.with_retry(Duration::from_millis(ms)),
+            None => return Err(Error::JsonField { field: "retry" }),
+        },
+        Some(_) => return Err(Error::JsonField { field: "retry" }),
+    }
+    match map.remove("comment") {
+        None => {}
+        Some(Value::String(text)) => event = event.with_comment(text),
+        Some(_) => return Err(Error::JsonField { field: "comment" }),
+    }
+    Ok(event)
+}
