@@ -71,7 +71,9 @@ fn event_from_line(line: &str) -> Result<Event, String> {
         event = event.with_id(id).map_err(describe)?;
     }
     if let Some(retry) = map.remove("retry") {
-        let ms = retry.as_u64().ok_or("\"retry\" must be a non-negative integer")?;
+        let ms = retry
+            .as_u64()
+            .ok_or("\"retry\" must be a non-negative integer")?;
         event = event.with_retry(Duration::from_millis(ms));
     }
     if let Some(comment) = map.remove("comment") {

@@ -42,6 +42,9 @@
 //! |---|---|---|
 //! | `std` | yes | `From<Error> for std::io::Error`; the dependencies' `std` features |
 //! | `json` | no | [`Json`], `Event::json` and `serde_json::Value` conversions (`serde_json` with `alloc` only) |
+//! | `stream` | no | the producer bridge [`stream`] / [`Sender`] and [`KeepAlive`] with an injected [`Timer`] (needs `std`) |
+//! | `http-body` | no | [`SseBody`], an `http_body::Body` for hyper or axum, and [`sse_headers`] |
+//! | `server` | no | [`server`]: the hyper 1 server the runtime adapters share, generic over a small runtime trait |
 //!
 //! Without default features the crate is `#![no_std]` and needs only `alloc`.
 #![no_std]
@@ -52,6 +55,10 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "http-body")]
+mod body;
+#[cfg(feature = "stream")]
+mod bridge;
 mod convert;
 mod decode;
 mod encode;
@@ -59,8 +66,16 @@ mod error;
 mod event;
 #[cfg(feature = "json")]
 mod json;
+#[cfg(feature = "stream")]
+mod keepalive;
+#[cfg(feature = "server")]
+pub mod server;
 mod text;
 
+#[cfg(feature = "http-body")]
+pub use body::{SseBody, sse_headers};
+#[cfg(feature = "stream")]
+pub use bridge::{EventStream, ProducerOutput, SendError, Sender, stream};
 pub use convert::IntoEvent;
 pub use decode::{Decoder, Frame, Limits, Overflow};
 pub use encode::{encode, encoded_len};
@@ -68,3 +83,5 @@ pub use error::Error;
 pub use event::{Event, EventId, EventType};
 #[cfg(feature = "json")]
 pub use json::Json;
+#[cfg(feature = "stream")]
+pub use keepalive::{KEEP_ALIVE_FRAME, KeepAlive, KeepAliveStream, Timer};

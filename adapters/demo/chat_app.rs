@@ -1,0 +1,164 @@
+//! The AI-chat demo, shared by the examples of every adapter (`#[path]`-included): the same
+//! routes and producers on any runtime, generic over `ssewire::server::Runtime` for its timer.
+//!
+//! Routes:
+//! - `GET /`: the chat page (HTMX `sse` extension panel + plain `EventSource` panel);
+//! - `GET /chat?message=M`: the HTMX fragment that opens the stream;
+//! - `GET /api/chat_stream?message=M`: the seed's producer: `AI is thinking...`, then the reply one
+//!   character per event every 50 ms (ids count characters, so a reconnect resumes), then `done`;
+//! - `GET /api/json`: JSON pushes (`{"id":1,"status":"ok"}`) and a custom event;
+//! - `GET /counter` and `/api/counter`: events in bursts of three; the stream ends after each
+//!   burst, the browser reconnects with `Last-Event-ID`, and after nine events `204` stops it;
+//! - `GET /assets/htmx.min.js`, `/assets/sse.js`: HTMX from `node_modules` when `npm ci` has run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ssewire::server::{Request, Response, Runtime};
+use ssewire::{Event, Json, KeepAlive};
+
+const PAGE: &str = include_str!("chat.html");
+const COUNTER_PAGE: &str = include_str!("counter.html");
+
+/// Routes one request.
+pub(crate) async fn handle<R: Runtime>(request: Request) -> Response {
+    match request.path() {
+        "/" => Response::html(PAGE),
+        "/counter" => Response::html(COUNTER_PAGE),
+        "/chat" => chat_fragment(&request),
+        "/api/chat_stream" => chat_stream::<R>(&request),
+        "/api/json" => json_stream(),
+        "/api/counter" => counter::<R>(&request),
+        "/assets/htmx.min.js" => asset("htmx.org/dist/htmx.min.js"),
+        "/assets/sse.js" => asset("htmx-ext-sse/dist/sse.js"),
+        _ => Response::not_found(),
+    }
+}
+
+/// The reply the mock AI streams.
+pub(crate) fn reply_to(message: &str) -> String {
+    format!("This is a streaming response to: {message}.")
+}
+
+fn chat_stream<R: Runtime>(request: &Request) -> Response {
+    let message = request.query_param("message").unwrap_or_default();
+    // HTMX swaps the data in as HTML: escape it for that panel.
+    let html = request.query_param("html").is_some();
+    // A reconnecting browser says how many characters it already has.
+    let resume_from: usize = request.last_event_id_as().unwrap_or(0);
+    Response::sse(move |send| async move {
+        if resume_from == 0 {
+            send.send(Event::new("AI is thinking...").with_event("thinking")?)
+                .await?;
+        }
+        let reply = reply_to(&message);
+        for (index, ch) in reply.chars().enumerate().skip(resume_from) {
+            R::sleep(Duration::from_millis(50)).await;
+            let text = if html {
+                escape_html(ch)
+            } else {
+                ch.to_string()
+            };
+            send.send(Event::new(text).with_id((index + 1).to_string())?)
+                .await?;
+        }
+        send.send(Event::new("").with_event("done")?).await?;
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .with_keep_alive(KeepAlive {
+        retry: Some(Duration::from_millis(500)),
+        ..KeepAlive::default()
+    })
+}
+
+fn chat_fragment(request: &Request) -> Response {
+    let message = request.query_param("message").unwrap_or_default();
+    let query: String = url_encode(&message);
+    Response::html(format!(
+        r#"<div class="bubble user">{user}</div>
+<div class="bubble ai" hx-ext="sse" sse-connect="/api/chat_stream?html=1&amp;message={query}" sse-close="done">
+  <span class="status" sse-swap="thinking">…</span>
+  <span class="reply" id="htmx-reply" sse-swap="message" hx-swap="beforeend"></span>
+</div>"#,
+        user = message.chars().map(escape_html).collect::<String>(),
+    ))
+}
+
+fn json_stream() -> Response {
+    #[derive(serde::Serialize)]
+    struct Status {
+        id: u32,
+        status: &'static str,
+    }
+    Response::sse(|send| async move {
+        send.send(Json(Status {
+            id: 1,
+            status: "ok",
+        }))
+        .await?;
+        send.send(serde_json::json!({"id": 2, "status": "ok", "items": [1, 2, 3]}))
+            .await?;
+        send.send(serde_json::json!({"event": "my_event", "data": "payload", "id": "custom-1"}))
+            .await?;
+        send.send(serde_json::json!({"event": "done", "data": ""}))
+            .await
+    })
+}
+
+fn counter<R: Runtime>(request: &Request) -> Response {
+    let last: u64 = request.last_event_id_as().unwrap_or(0);
+    if last >= 9 {
+        // 204 tells EventSource to stop reconnecting.
+        return Response::status(ssewire::server::StatusCode::NO_CONTENT);
+    }
+    let resumed = request.last_event_id().unwrap_or("").to_string();
+    Response::sse(move |send| async move {
+        for n in last + 1..=last + 3 {
+            let data = format!("event {n} (Last-Event-ID on connect: {resumed:?})");
+            send.send(Event::new(data).with_id(n.to_string())?).await?;
+            R::sleep(Duration::from_millis(20)).await;
+        }
+        // Returning ends the stream: the browser reconnects after `retry`.
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .with_keep_alive(KeepAlive {
+        retry: Some(Duration::from_millis(100)),
+        ..KeepAlive::default()
+    })
+}
+
+/// Where `npm ci` put the front-end packages: `SSEWIRE_NODE_MODULES`, or the repository's.
+fn node_modules() -> PathBuf {
+    std::env::var_os("SSEWIRE_NODE_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../node_modules"))
+        })
+}
+
+fn asset(path: &str) -> Response {
+    match std::fs::read(node_modules().join(path)) {
+        Ok(bytes) => Response::bytes(
+            ssewire::server::StatusCode::OK,
+            "text/javascript; charset=utf-8",
+            bytes,
+        ),
+        // The page falls back to plain EventSource.
+        Err(_) => Response::not_found(),
+    }
+}
+
+fn escape_html(ch: char) -> String {
+    match ch {
+        '<' => "&lt;".into(),
+        '>' => "&gt;".into(),
+        '&' => "&amp;".into(),
+        '"' => "&quot;".into(),
+        '\'' => "&#39;".into(),
+        other => other.to_string(),
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

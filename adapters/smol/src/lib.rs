@@ -1,0 +1,171 @@
+//! Server-Sent Events on [smol]: serve a send-callback producer over hyper 1 (HTTP/1.1 and HTTP/2
+//! cleartext) on `smol::net`.
+//!
+//! The routing is yours: a closure from a [`Request`] view (method, path, query, headers, parsed
+//! `Last-Event-ID`) to a [`Response`], either an SSE stream or an ordinary response.
+//!
+//! ```no_run
+//! use ssewire_smol::{Request, Response, serve};
+//!
+//! fn main() -> std::io::Result<()> {
+//!     smol::block_on(async {
+//!         let server = serve("127.0.0.1:3000".parse().unwrap(), |request: Request| async move {
+//!             match request.path() {
+//!                 "/events" => Response::sse(|send| async move {
+//!                     send.send("hello").await?;
+//!                     send.send(serde_json::json!({"id": 1, "status": "ok"})).await?;
+//!                     send.send(serde_json::json!({"event": "done", "data": ""})).await
+//!                 }),
+//!                 _ => Response::not_found(),
+//!             }
+//!         })
+//!         .await?;
+//!         println!("listening on http://{}", server.local_addr());
+//!         server.stopped().await;
+//!         Ok(())
+//!     })
+//! }
+//! ```
+//!
+//! Keep-alive comments go out every 15 s of idleness (see [`Config`]); a client that disconnects
+//! drops the producer at its current `.await` at once, even while it is idle; [`Server::shutdown`]
+//! ends open streams after a grace period.
+//!
+//! [smol]: https://docs.rs/smol
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use smol::Executor;
+use smol::net::{TcpListener, TcpStream};
+
+pub use ssewire::server::{Config, Request, Response};
+pub use ssewire::{Event, Json, KeepAlive, SendError, Sender};
+
+/// A running server; see [`ssewire::server::Server`].
+pub type Server = ssewire::server::Server<Smol>;
+
+/// The smol runtime for [`ssewire::server`]: `smol::net` sockets, tasks on an executor (smol's
+/// global one unless given), `async-io` timers.
+#[derive(Clone, Default)]
+pub struct Smol {
+    executor: Option<Arc<Executor<'static>>>,
+}
+
+impl std::fmt::Debug for Smol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Smol")
+            .field("own_executor", &self.executor.is_some())
+            .finish()
+    }
+}
+
+impl Smol {
+    /// Spawns tasks on smol's global executor.
+    pub fn global() -> Self {
+        Smol { executor: None }
+    }
+
+    /// Spawns tasks on `executor` (which the caller must run).
+    pub fn with_executor(executor: &Arc<Executor<'static>>) -> Self {
+        Smol {
+            executor: Some(executor.clone()),
+        }
+    }
+}
+
+/// `smol::Timer` as a `()` future.
+#[derive(Debug)]
+pub struct Sleep(smol::Timer);
+
+impl Future for Sleep {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(drop)
+    }
+}
+
+impl ssewire::server::Runtime for Smol {
+    type Listener = TcpListener;
+    type Conn = TcpStream;
+    type Sleep = Sleep;
+
+    fn bind(&self, addr: SocketAddr) -> impl Future<Output = io::Result<TcpListener>> + Send {
+        TcpListener::bind(addr)
+    }
+
+    fn local_addr(listener: &TcpListener) -> io::Result<SocketAddr> {
+        listener.local_addr()
+    }
+
+    fn accept(
+        listener: &TcpListener,
+    ) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
+        async move {
+            let (stream, addr) = listener.accept().await?;
+            // Events are small and must leave at once.
+            stream.set_nodelay(true)?;
+            Ok((stream, addr))
+        }
+    }
+
+    fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) {
+        match &self.executor {
+            Some(executor) => executor.spawn(future).detach(),
+            None => smol::spawn(future).detach(),
+        }
+    }
+
+    fn sleep(duration: Duration) -> Sleep {
+        Sleep(smol::Timer::after(duration))
+    }
+}
+
+/// Binds `addr` and serves `handler` on smol's global executor, with the default [`Config`].
+///
+/// # Errors
+///
+/// Binding failed; the message names the address.
+pub async fn serve<H, F>(addr: SocketAddr, handler: H) -> io::Result<Server>
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    ssewire::server::serve(Smol::global(), addr, Config::default(), handler).await
+}
+
+/// Like [`serve`], with tasks spawned on `executor` (which the caller runs) and a [`Config`].
+///
+/// # Errors
+///
+/// Binding failed; the message names the address.
+pub async fn serve_on<H, F>(
+    executor: &Arc<Executor<'static>>,
+    addr: SocketAddr,
+    config: Config,
+    handler: H,
+) -> io::Result<Server>
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    ssewire::server::serve(Smol::with_executor(executor), addr, config, handler).await
+}
+
+/// Like [`serve`], with a [`Config`].
+///
+/// # Errors
+///
+/// Binding failed; the message names the address.
+pub async fn serve_with<H, F>(addr: SocketAddr, config: Config, handler: H) -> io::Result<Server>
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    ssewire::server::serve(Smol::global(), addr, config, handler).await
+}

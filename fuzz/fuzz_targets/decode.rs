@@ -1,0 +1,38 @@
+//! Raw bytes into the decoder: never a panic, and memory stays within `Limits`.
+//!
+//! Byte 0: limits and policy (bits 0-4, see `common::limits`), view (bit 5: raw frames).
+//! Byte 1: chunk size (0: the whole input at once). The rest: the stream.
+#![no_main]
+
+use bytes::BytesMut;
+use libfuzzer_sys::fuzz_target;
+use ssewire::Decoder;
+
+mod common;
+
+fuzz_target!(|input: &[u8]| {
+    let [cfg, chunk, stream @ ..] = input else {
+        return;
+    };
+    let limits = common::limits(*cfg);
+    let frames = cfg & 0x20 != 0;
+    let chunk = if *chunk == 0 {
+        stream.len().max(1)
+    } else {
+        usize::from(*chunk)
+    };
+    let mut decoder = Decoder::with_limits(limits);
+    let mut buf = BytesMut::new();
+    // Two streams through one decoder: `finish` readies it for a reconnection.
+    for _ in 0..2 {
+        let mut out = Vec::new();
+        for piece in stream.chunks(chunk) {
+            buf.extend_from_slice(piece);
+            common::drain(&mut decoder, &mut buf, frames, &mut out);
+        }
+        assert!(out.len() <= stream.len());
+        decoder.finish(&mut buf);
+        assert!(buf.is_empty());
+        assert_eq!(decoder.buffered(), 0);
+    }
+});

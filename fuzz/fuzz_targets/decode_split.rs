@@ -1,0 +1,59 @@
+//! Split invariance: any chunking yields exactly the one-shot items, in both views.
+//!
+//! Byte 0: limits and policy (bits 0-4, see `common::limits`). Byte 1: number of split steps
+//! `n` (255: one byte at a time), then `n` step bytes (each the length of the next chunk, 0 for
+//! an empty chunk). The rest: the stream.
+#![no_main]
+
+use bytes::BytesMut;
+use libfuzzer_sys::fuzz_target;
+use ssewire::Decoder;
+
+mod common;
+
+fn run(
+    stream: &[u8],
+    cuts: &[usize],
+    cfg: u8,
+    frames: bool,
+) -> (Vec<common::Item>, String, Option<std::time::Duration>) {
+    let mut decoder = Decoder::with_limits(common::limits(cfg));
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let mut at = 0;
+    for &cut in cuts {
+        buf.extend_from_slice(&stream[at..cut]);
+        at = cut;
+        common::drain(&mut decoder, &mut buf, frames, &mut out);
+    }
+    buf.extend_from_slice(&stream[at..]);
+    common::drain(&mut decoder, &mut buf, frames, &mut out);
+    decoder.finish(&mut buf);
+    (out, decoder.last_event_id().to_owned(), decoder.retry())
+}
+
+fuzz_target!(|input: &[u8]| {
+    let [cfg, n, rest @ ..] = input else {
+        return;
+    };
+    let (cuts, stream) = if *n == 255 {
+        ((1..rest.len()).collect::<Vec<_>>(), rest)
+    } else {
+        let n = usize::from(*n).min(rest.len());
+        let (steps, stream) = rest.split_at(n);
+        let mut at = 0usize;
+        let cuts = steps
+            .iter()
+            .map(|&s| {
+                at = (at + usize::from(s)).min(stream.len());
+                at
+            })
+            .collect::<Vec<_>>();
+        (cuts, stream)
+    };
+    for frames in [false, true] {
+        let whole = run(stream, &[], *cfg, frames);
+        let split = run(stream, &cuts, *cfg, frames);
+        assert_eq!(whole, split, "frames view: {frames}, cuts: {cuts:?}");
+    }
+});

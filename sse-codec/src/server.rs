@@ -1,0 +1,703 @@
+//! The HTTP server shared by the runtime adapters (feature `server`): hyper 1 (HTTP/1.1 and
+//! HTTP/2 cleartext), generic over a tiny [`Runtime`] trait that an adapter implements with its
+//! listener, spawn and timer.
+//!
+//! Users normally reach this through `ssewire-smol` or `ssewire-async-std`, which re-export it.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::convert::Infallible;
+use core::future::Future;
+use core::pin::Pin;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::task::{Context, Poll};
+use core::time::Duration;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+use event_listener::{Event as Notify, EventListener, listener};
+use futures_core::Stream;
+use http::{HeaderMap, Uri};
+use hyper::body::Incoming;
+use smol_hyper::rt::FuturesIo;
+
+use crate::{KeepAlive, ProducerOutput, Sender, SseBody};
+
+pub use http::{HeaderMap as Headers, HeaderValue, Method, StatusCode, header};
+
+/// What an adapter supplies: how to listen, accept, spawn and sleep on its runtime.
+pub trait Runtime: Clone + Send + Sync + 'static {
+    /// A bound TCP listener.
+    type Listener: Send + Sync + 'static;
+    /// An accepted connection.
+    type Conn: futures_io::AsyncRead + futures_io::AsyncWrite + Send + Unpin + 'static;
+    /// The runtime's sleep future.
+    type Sleep: Future<Output = ()> + Send + Sync + 'static;
+
+    /// Binds a listener to `addr`.
+    fn bind(&self, addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
+    /// The address a listener is bound to.
+    fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr>;
+    /// Accepts the next connection.
+    fn accept(
+        listener: &Self::Listener,
+    ) -> impl Future<Output = io::Result<(Self::Conn, SocketAddr)>> + Send;
+    /// Runs `future` to completion in the background.
+    fn spawn(&self, future: impl Future<Output = ()> + Send + 'static);
+    /// A future that completes after `duration`.
+    fn sleep(duration: Duration) -> Self::Sleep;
+}
+
+/// Server settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Keep-alive for SSE responses that do not set their own (default: 15 s, no `retry`).
+    pub keep_alive: KeepAlive,
+    /// How long a client may take to send request headers (HTTP/1.1). Default 30 s.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            keep_alive: KeepAlive::default(),
+            header_read_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The request as a handler sees it: method, path, query, headers and the parsed
+/// `Last-Event-ID`. The request body is not read.
+#[derive(Debug, Clone)]
+pub struct Request {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    remote_addr: SocketAddr,
+}
+
+impl Request {
+    /// A request view from its parts (for tests, or to call a handler directly).
+    pub fn new(method: Method, uri: Uri, headers: HeaderMap, remote_addr: SocketAddr) -> Self {
+        Request {
+            method,
+            uri,
+            headers,
+            remote_addr,
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The path, such as `/api/chat_stream`.
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The raw query string, if any (without `?`).
+    pub fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+
+    /// The first value of query parameter `name`, percent- and `+`-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let query = self.uri.query()?;
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The value of header `name` if it is present and valid text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+
+    /// The `Last-Event-ID` a reconnecting client sent: the id of the last event it received.
+    /// `None` when absent, empty or not valid text.
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.header("last-event-id").filter(|id| !id.is_empty())
+    }
+
+    /// `Last-Event-ID` parsed as `T` (a number, say); `None` when absent or unparsable.
+    pub fn last_event_id_as<T: core::str::FromStr>(&self) -> Option<T> {
+        self.last_event_id()?.parse().ok()
+    }
+
+    /// The client's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.remote_addr
+    }
+}
+
+type ByteStream = Pin<Box<dyn Stream<Item = Bytes> + Send>>;
+
+enum Kind {
+    Full(Bytes),
+    Sse {
+        stream: ByteStream,
+        keep_alive: Option<KeepAlive>,
+    },
+}
+
+/// What a handler answers: an SSE stream or an ordinary response.
+pub struct Response {
+    status: StatusCode,
+    headers: HeaderMap,
+    kind: Kind,
+}
+
+impl core::fmt::Debug for Response {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("sse", &matches!(self.kind, Kind::Sse { .. }))
+            .finish()
+    }
+}
+
+impl Response {
+    /// An SSE response running `producer` (see [`stream`](crate::stream)): `200 OK`, the SSE
+    /// headers, an opening frame at once and keep-alives while idle. When the client goes away the
+    /// producer is dropped at its current `.await` (and `send` fails for senders moved elsewhere).
+    pub fn sse<P, F>(producer: P) -> Response
+    where
+        P: FnOnce(Sender) -> F,
+        F: Future + Send + 'static,
+        F::Output: ProducerOutput,
+    {
+        Response::sse_stream(crate::stream(producer))
+    }
+
+    /// An SSE response streaming already-encoded frames (each item whole events).
+    pub fn sse_stream(stream: impl Stream<Item = Bytes> + Send + 'static) -> Response {
+        let mut headers = HeaderMap::new();
+        crate::sse_headers(&mut headers);
+        Response {
+            status: StatusCode::OK,
+            headers,
+            kind: Kind::Sse {
+                stream: Box::pin(stream),
+                keep_alive: None,
+            },
+        }
+    }
+
+    /// Sets the keep-alive of an SSE response (otherwise the server's [`Config::keep_alive`]).
+    pub fn with_keep_alive(mut self, keep_alive: KeepAlive) -> Response {
+        if let Kind::Sse { keep_alive: k, .. } = &mut self.kind {
+            *k = Some(keep_alive);
+        }
+        self
+    }
+
+    /// A response with `body` and a `Content-Type`.
+    pub fn bytes(
+        status: StatusCode,
+        content_type: &'static str,
+        body: impl Into<Bytes>,
+    ) -> Response {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        Response {
+            status,
+            headers,
+            kind: Kind::Full(body.into()),
+        }
+    }
+
+    /// `200 OK` with an HTML page.
+    pub fn html(body: impl Into<Bytes>) -> Response {
+        Response::bytes(StatusCode::OK, "text/html; charset=utf-8", body)
+    }
+
+    /// `200 OK` with plain text.
+    pub fn text(body: impl Into<Bytes>) -> Response {
+        Response::bytes(StatusCode::OK, "text/plain; charset=utf-8", body)
+    }
+
+    /// An empty response with `status`: `404 Not Found`, or `204 No Content`, which tells an
+    /// `EventSource` to stop reconnecting.
+    pub fn status(status: StatusCode) -> Response {
+        Response {
+            status,
+            headers: HeaderMap::new(),
+            kind: Kind::Full(Bytes::new()),
+        }
+    }
+
+    /// `404 Not Found`.
+    pub fn not_found() -> Response {
+        Response::bytes(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "not found\n",
+        )
+    }
+
+    /// Adds or replaces a header.
+    pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Response {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// The status.
+    pub fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+}
+
+/// The response body the server hands to hyper.
+enum Body {
+    Full(Option<Bytes>),
+    Sse(Pin<Box<dyn http_body::Body<Data = Bytes, Error = Infallible> + Send>>),
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(http_body::Frame::data(b)))),
+            Body::Sse(body) => body.as_mut().poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Body::Full(None))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            Body::Full(Some(bytes)) => http_body::SizeHint::with_exact(bytes.len() as u64),
+            Body::Full(None) => http_body::SizeHint::with_exact(0),
+            Body::Sse(_) => http_body::SizeHint::default(),
+        }
+    }
+}
+
+/// State shared by the accept loop, the connections and the SSE streams of one server.
+#[derive(Default)]
+struct Shutdown {
+    /// Stop accepting; connections finish their current response and close.
+    stopping: AtomicBool,
+    /// End every SSE stream now.
+    ended: AtomicBool,
+    /// Open connections.
+    connections: AtomicUsize,
+    notify: Notify,
+}
+
+impl Shutdown {
+    fn set(&self, flag: &AtomicBool) {
+        flag.store(true, Ordering::SeqCst);
+        self.notify.notify(usize::MAX);
+    }
+}
+
+/// A running server on runtime `R`. Dropping it leaves the server running; call
+/// [`Server::shutdown`] to stop it.
+pub struct Server<R> {
+    local_addr: SocketAddr,
+    shutdown: Arc<Shutdown>,
+    runtime: core::marker::PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for Server<R> {
+    fn clone(&self) -> Self {
+        Server {
+            local_addr: self.local_addr,
+            shutdown: self.shutdown.clone(),
+            runtime: core::marker::PhantomData,
+        }
+    }
+}
+
+impl<R> core::fmt::Debug for Server<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field(
+                "connections",
+                &self.shutdown.connections.load(Ordering::SeqCst),
+            )
+            .finish()
+    }
+}
+
+impl<R: Runtime> Server<R> {
+    /// The address the server listens on (useful after binding port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Connections open now.
+    pub fn connections(&self) -> usize {
+        self.shutdown.connections.load(Ordering::SeqCst)
+    }
+
+    /// Stops the server: stops accepting, lets open connections finish their current response,
+    /// and after `grace` ends every open SSE stream (the body ends cleanly, so clients reconnect
+    /// elsewhere). Resolves when every connection is closed, or `grace` after the streams were
+    /// ended if a client does not read.
+    pub async fn shutdown(&self, grace: Duration) {
+        let state = &self.shutdown;
+        state.set(&state.stopping);
+        wait_connections(state, R::sleep(grace)).await;
+        state.set(&state.ended);
+        wait_connections(state, R::sleep(grace)).await;
+    }
+
+    /// Resolves once [`Server::shutdown`] has been called (from anywhere) and every connection is
+    /// closed.
+    pub async fn stopped(&self) {
+        let state = &self.shutdown;
+        loop {
+            if state.stopping.load(Ordering::SeqCst)
+                && state.connections.load(Ordering::SeqCst) == 0
+            {
+                return;
+            }
+            listener!(state.notify => listener);
+            if state.stopping.load(Ordering::SeqCst)
+                && state.connections.load(Ordering::SeqCst) == 0
+            {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+/// Waits until no connection is open or `deadline` completes.
+async fn wait_connections(state: &Shutdown, deadline: impl Future<Output = ()>) {
+    let mut deadline = core::pin::pin!(deadline);
+    loop {
+        if state.connections.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        listener!(state.notify => listener);
+        if state.connections.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let mut listener = core::pin::pin!(listener);
+        let woke = core::future::poll_fn(|cx| {
+            if listener.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(true);
+            }
+            deadline.as_mut().poll(cx).map(|()| false)
+        })
+        .await;
+        if !woke {
+            return;
+        }
+    }
+}
+
+/// Binds `addr` and serves `handler` on `runtime` until [`Server::shutdown`].
+///
+/// # Errors
+///
+/// Binding failed (the address is in use, say); the error names the address.
+pub async fn serve<R, H, F>(
+    runtime: R,
+    addr: SocketAddr,
+    config: Config,
+    handler: H,
+) -> io::Result<Server<R>>
+where
+    R: Runtime,
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let listener = runtime
+        .bind(addr)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), alloc::format!("cannot listen on {addr}: {e}")))?;
+    let local_addr = R::local_addr(&listener)?;
+    let shutdown = Arc::new(Shutdown::default());
+    let server = Server {
+        local_addr,
+        shutdown: shutdown.clone(),
+        runtime: core::marker::PhantomData,
+    };
+    let handler = Arc::new(handler);
+    let rt = runtime.clone();
+    runtime.spawn(async move {
+        accept_loop(rt, listener, config, handler, shutdown).await;
+    });
+    Ok(server)
+}
+
+async fn accept_loop<R, H, F>(
+    runtime: R,
+    listener: R::Listener,
+    config: Config,
+    handler: Arc<H>,
+    shutdown: Arc<Shutdown>,
+) where
+    R: Runtime,
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    loop {
+        if shutdown.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        listener!(shutdown.notify => stop);
+        if shutdown.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut accept = core::pin::pin!(R::accept(&listener));
+        let mut stop = core::pin::pin!(stop);
+        let accepted = core::future::poll_fn(|cx| {
+            if let Poll::Ready(result) = accept.as_mut().poll(cx) {
+                return Poll::Ready(Some(result));
+            }
+            stop.as_mut().poll(cx).map(|()| None)
+        })
+        .await;
+        match accepted {
+            None => continue,
+            Some(Ok((conn, remote_addr))) => {
+                shutdown.connections.fetch_add(1, Ordering::SeqCst);
+                let guard = ConnGuard(shutdown.clone());
+                let task = serve_connection(
+                    runtime.clone(),
+                    conn,
+                    remote_addr,
+                    config,
+                    handler.clone(),
+                    guard,
+                );
+                runtime.spawn(task);
+            }
+            Some(Err(e)) => {
+                // Out of file descriptors and similar: back off instead of spinning.
+                if !is_connection_error(&e) {
+                    R::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Counts a connection as open until dropped.
+struct ConnGuard(Arc<Shutdown>);
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::SeqCst);
+        self.0.notify.notify(usize::MAX);
+    }
+}
+
+async fn serve_connection<R, H, F>(
+    runtime: R,
+    conn: R::Conn,
+    remote_addr: SocketAddr,
+    config: Config,
+    handler: Arc<H>,
+    guard: ConnGuard,
+) where
+    R: Runtime,
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let shutdown = guard.0.clone();
+    let mut builder = hyper_util::server::conn::auto::Builder::new(Exec(runtime));
+    builder
+        .http1()
+        .timer(RuntimeTimer::<R>::default())
+        .header_read_timeout(config.header_read_timeout);
+    builder.http2().timer(RuntimeTimer::<R>::default());
+    let service_shutdown = shutdown.clone();
+    let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+        let handler = handler.clone();
+        let shutdown = service_shutdown.clone();
+        async move {
+            let (parts, _body) = request.into_parts();
+            let view = Request::new(parts.method, parts.uri, parts.headers, remote_addr);
+            let response = handler(view).await;
+            Ok::<_, Infallible>(into_http::<R>(response, &config, shutdown))
+        }
+    });
+    let mut connection = core::pin::pin!(builder.serve_connection(FuturesIo::new(conn), service));
+    let mut stopping_seen = false;
+    loop {
+        listener!(shutdown.notify => stop);
+        let stopping = shutdown.stopping.load(Ordering::SeqCst);
+        if stopping && !stopping_seen {
+            // Finish the response in flight, then close (HTTP/2: GOAWAY).
+            connection.as_mut().graceful_shutdown();
+            stopping_seen = true;
+        }
+        let mut stop = core::pin::pin!(stop);
+        let done = core::future::poll_fn(|cx| {
+            if connection.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(true);
+            }
+            if stopping_seen {
+                // Nothing more to learn from the signal.
+                return Poll::Pending;
+            }
+            stop.as_mut().poll(cx).map(|()| false)
+        })
+        .await;
+        if done {
+            break;
+        }
+    }
+    drop(guard);
+}
+
+fn into_http<R: Runtime>(
+    response: Response,
+    config: &Config,
+    shutdown: Arc<Shutdown>,
+) -> http::Response<Body> {
+    let Response {
+        status,
+        headers,
+        kind,
+    } = response;
+    let body = match kind {
+        Kind::Full(bytes) => Body::Full(Some(bytes).filter(|b| !b.is_empty())),
+        Kind::Sse { stream, keep_alive } => {
+            let keep_alive = keep_alive.unwrap_or(config.keep_alive);
+            let stream = keep_alive.wrap(stream, |d| R::sleep(d));
+            let stream = UntilEnded {
+                stream,
+                shutdown,
+                listener: None,
+            };
+            Body::Sse(Box::pin(SseBody::new(stream)))
+        }
+    };
+    let mut http = http::Response::new(body);
+    *http.status_mut() = status;
+    *http.headers_mut() = headers;
+    http
+}
+
+pin_project_lite::pin_project! {
+    /// Ends an SSE stream when the server's streams are ended at shutdown.
+    struct UntilEnded<S> {
+        #[pin]
+        stream: S,
+        shutdown: Arc<Shutdown>,
+        listener: Option<EventListener>,
+    }
+}
+
+impl<S: Stream<Item = Bytes>> Stream for UntilEnded<S> {
+    type Item = Bytes;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let this = self.project();
+        loop {
+            if this.shutdown.ended.load(Ordering::SeqCst) {
+                return Poll::Ready(None);
+            }
+            match this.listener {
+                None => *this.listener = Some(this.shutdown.notify.listen()),
+                Some(listener) => {
+                    if Pin::new(listener).poll(cx).is_ready() {
+                        *this.listener = None;
+                        continue;
+                    }
+                    break;
+                }
+            }
+        }
+        this.stream.poll_next(cx)
+    }
+}
+
+/// hyper's executor (HTTP/2 spawns per-stream tasks) on the adapter's runtime.
+#[derive(Clone)]
+struct Exec<R>(R);
+
+impl<R, F> hyper::rt::Executor<F> for Exec<R>
+where
+    R: Runtime,
+    F: Future + Send + 'static,
+{
+    fn execute(&self, future: F) {
+        self.0.spawn(async move {
+            future.await;
+        });
+    }
+}
+
+/// hyper's timer (header-read timeout, HTTP/2 keep-alive) on the adapter's runtime.
+struct RuntimeTimer<R>(core::marker::PhantomData<fn() -> R>);
+
+impl<R> Default for RuntimeTimer<R> {
+    fn default() -> Self {
+        RuntimeTimer(core::marker::PhantomData)
+    }
+}
+
+impl<R> Clone for RuntimeTimer<R> {
+    fn clone(&self) -> Self {
+        RuntimeTimer::default()
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct RuntimeSleep<S> {
+        #[pin]
+        sleep: S,
+    }
+}
+
+impl<S: Future<Output = ()>> Future for RuntimeSleep<S> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.project().sleep.poll(cx)
+    }
+}
+
+impl<S: Future<Output = ()> + Send + Sync> hyper::rt::Sleep for RuntimeSleep<S> {}
+
+impl<R: Runtime> hyper::rt::Timer for RuntimeTimer<R> {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(RuntimeSleep {
+            sleep: R::sleep(duration),
+        })
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep(deadline.saturating_duration_since(Instant::now()))
+    }
+}
