@@ -1,0 +1,116 @@
+//! Server-Sent Events on [async-std]: serve a send-callback producer over hyper 1 (HTTP/1.1 and
+//! HTTP/2 cleartext) on `async_std::net`, with `async_std::task::spawn` and
+//! `async_std::task::sleep`.
+//!
+//! The same API as `ssewire-smol`, so moving between them is a rename. **async-std is
+//! discontinued upstream** (its README points to smol; RUSTSEC-2025-0052): prefer
+//! `ssewire-smol` for new code. Migrating is two lines:
+//!
+//! ```text
+//! - ssewire-async-std = "0.1"        + ssewire-smol = "0.1"
+//! - use ssewire_async_std::serve;    + use ssewire_smol::serve;
+//! ```
+//!
+//! ```no_run
+//! use ssewire_async_std::{Request, Response, serve};
+//!
+//! fn main() -> std::io::Result<()> {
+//!     async_std::task::block_on(async {
+//!         let server = serve("127.0.0.1:3000".parse().unwrap(), |request: Request| async move {
+//!             match request.path() {
+//!                 "/events" => Response::sse(|send| async move {
+//!                     send.send("hello").await?;
+//!                     send.send(serde_json::json!({"id": 1, "status": "ok"})).await?;
+//!                     send.send(serde_json::json!({"event": "done", "data": ""})).await
+//!                 }),
+//!                 _ => Response::not_found(),
+//!             }
+//!         })
+//!         .await?;
+//!         println!("listening on http://{}", server.local_addr());
+//!         server.stopped().await;
+//!         Ok(())
+//!     })
+//! }
+//! ```
+//!
+//! [async-std]: https://docs.rs/async-std
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_std::net::{TcpListener, TcpStream};
+
+pub use ssewire::server::{Config, Request, Response};
+pub use ssewire::{Event, Json, KeepAlive, SendError, Sender};
+
+/// A running server; see [`ssewire::server::Server`].
+pub type Server = ssewire::server::Server<AsyncStd>;
+
+/// The async-std runtime for [`ssewire::server`]: `async_std::net` sockets,
+/// `async_std::task::spawn`, `async_std::task::sleep`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsyncStd;
+
+impl ssewire::server::Runtime for AsyncStd {
+    type Listener = TcpListener;
+    type Conn = TcpStream;
+    type Sleep = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
+
+    fn bind(&self, addr: SocketAddr) -> impl Future<Output = io::Result<TcpListener>> + Send {
+        TcpListener::bind(addr)
+    }
+
+    fn local_addr(listener: &TcpListener) -> io::Result<SocketAddr> {
+        listener.local_addr()
+    }
+
+    fn accept(
+        listener: &TcpListener,
+    ) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
+        async move {
+            let (stream, addr) = listener.accept().await?;
+            // Events are small and must leave at once.
+            stream.set_nodelay(true)?;
+            Ok((stream, addr))
+        }
+    }
+
+    fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) {
+        // Dropping the handle detaches the task.
+        drop(async_std::task::spawn(future));
+    }
+
+    fn sleep(duration: Duration) -> Self::Sleep {
+        Box::pin(async_std::task::sleep(duration))
+    }
+}
+
+/// Binds `addr` and serves `handler` with the default [`Config`].
+///
+/// # Errors
+///
+/// Binding failed; the message names the address.
+pub async fn serve<H, F>(addr: SocketAddr, handler: H) -> io::Result<Server>
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    ssewire::server::serve(AsyncStd, addr, Config::default(), handler).await
+}
+
+/// Like [`serve`], with a [`Config`].
+///
+/// # Errors
+///
+/// Binding failed; the message names the address.
+pub async fn serve_with<H, F>(addr: SocketAddr, config: Config, handler: H) -> io::Result<Server>
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    ssewire::server::serve(AsyncStd, addr, config, handler).await
+}
