@@ -44,6 +44,7 @@
 //! | `json` | no | [`Json`], `Event::json` and `serde_json::Value` conversions (`serde_json` with `alloc` only) |
 //! | `stream` | no | the producer bridge [`stream`] / [`Sender`] and [`KeepAlive`] with an injected [`Timer`] (needs `std`) |
 //! | `http-body` | no | [`SseBody`], an `http_body::Body` for hyper or axum, and [`sse_headers`] |
+//! | `hub` | no | [`Hub`]: publish once, fan out by reference count, replay after `Last-Event-ID`, bounded slow subscribers |
 //! | `server` | no | [`server`]: the hyper 1 server the runtime adapters share, generic over a small runtime trait |
 //!
 //! Without default features the crate is `#![no_std]` and needs only `alloc`.
@@ -64,6 +65,8 @@ mod decode;
 mod encode;
 mod error;
 mod event;
+#[cfg(feature = "hub")]
+mod hub;
 #[cfg(feature = "json")]
 mod json;
 #[cfg(feature = "stream")]
@@ -81,6 +84,8 @@ pub use decode::{Decoder, Frame, Limits, Overflow};
 pub use encode::{encode, encoded_len};
 pub use error::Error;
 pub use event::{Event, EventId, EventType};
+#[cfg(feature = "hub")]
+pub use hub::{Hub, HubConfig, SlowPolicy, Subscription};
 #[cfg(feature = "json")]
 pub use json::Json;
 #[cfg(feature = "stream")]

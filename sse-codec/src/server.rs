@@ -58,6 +58,9 @@ pub struct Config {
     pub keep_alive: KeepAlive,
     /// How long a client may take to send request headers (HTTP/1.1). Default 30 s.
     pub header_read_timeout: Duration,
+    /// Largest request body read for a handler ([`Request::body`]); larger ones get `413`.
+    /// Default 64 KiB.
+    pub max_request_body: usize,
 }
 
 impl Default for Config {
@@ -65,18 +68,20 @@ impl Default for Config {
         Config {
             keep_alive: KeepAlive::default(),
             header_read_timeout: Duration::from_secs(30),
+            max_request_body: 64 * 1024,
         }
     }
 }
 
-/// The request as a handler sees it: method, path, query, headers and the parsed
-/// `Last-Event-ID`. The request body is not read.
+/// The request as a handler sees it: method, path, query, headers, the parsed `Last-Event-ID`,
+/// and the body (read up to [`Config::max_request_body`]).
 #[derive(Debug, Clone)]
 pub struct Request {
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     remote_addr: SocketAddr,
+    body: Bytes,
 }
 
 impl Request {
@@ -87,7 +92,27 @@ impl Request {
             uri,
             headers,
             remote_addr,
+            body: Bytes::new(),
         }
+    }
+
+    /// The same request with `body`.
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The request body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The first value of `name` in an `application/x-www-form-urlencoded` body (an HTML form
+    /// POST), decoded.
+    pub fn form_param(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(&self.body)
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
     }
 
     /// The method.
@@ -545,8 +570,13 @@ async fn serve_connection<R, H, F>(
         let handler = handler.clone();
         let shutdown = service_shutdown.clone();
         async move {
-            let (parts, _body) = request.into_parts();
-            let view = Request::new(parts.method, parts.uri, parts.headers, remote_addr);
+            let (parts, body) = request.into_parts();
+            let Some(body) = read_body(body, config.max_request_body).await else {
+                let response = Response::status(StatusCode::PAYLOAD_TOO_LARGE);
+                return Ok::<_, Infallible>(into_http::<R>(response, &config, shutdown));
+            };
+            let view =
+                Request::new(parts.method, parts.uri, parts.headers, remote_addr).with_body(body);
             let response = handler(view).await;
             Ok::<_, Infallible>(into_http::<R>(response, &config, shutdown))
         }
@@ -578,6 +608,22 @@ async fn serve_connection<R, H, F>(
         }
     }
     drop(guard);
+}
+
+/// Reads a request body of at most `limit` bytes; `None` if it is larger or broken.
+async fn read_body(body: Incoming, limit: usize) -> Option<Bytes> {
+    use http_body::Body as _;
+    let mut body = core::pin::pin!(body);
+    let mut collected = bytes::BytesMut::new();
+    while let Some(frame) = core::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        if let Ok(data) = frame.ok()?.into_data() {
+            if collected.len() + data.len() > limit {
+                return None;
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Some(collected.freeze())
 }
 
 fn into_http<R: Runtime>(

@@ -1,0 +1,334 @@
+//! A broadcast hub (feature `hub`): publish an event once, fan it out to every subscriber, and
+//! replay what a reconnecting client missed (`Last-Event-ID`).
+//!
+//! Runtime-free like the rest of the crate: `publish` is a plain call that never waits, a
+//! [`Subscription`] is a `futures_core::Stream` of encoded frames.
+
+use alloc::collections::VecDeque;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::Bytes;
+use futures_core::Stream;
+
+use crate::{Event, EventId};
+
+/// What the hub does when a subscriber's backlog is full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SlowPolicy {
+    /// Drop the oldest queued events and send a `gap` marker event in their place (its data is the
+    /// number of events dropped). The subscriber stays connected.
+    #[default]
+    DropOldest,
+    /// End the subscriber's stream. A browser reconnects with `Last-Event-ID` and gets what it
+    /// missed replayed, as far as the hub still retains it.
+    Disconnect,
+}
+
+/// Hub settings: retention, per-subscriber backlog, and the marker events.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Most events retained for replay.
+    pub max_events: usize,
+    /// Most bytes (encoded) retained for replay; the oldest events go first.
+    pub max_bytes: usize,
+    /// Most live events queued for one subscriber before [`HubConfig::slow`] applies.
+    pub backlog: usize,
+    /// The policy for a subscriber whose backlog is full.
+    pub slow: SlowPolicy,
+    /// Sent to a subscriber whose `Last-Event-ID` the hub no longer holds (or never issued), so it
+    /// knows to resynchronise. Default: `event: reset` with empty data.
+    pub reset: Event,
+    /// The type of the gap marker event (see [`SlowPolicy::DropOldest`]). Default `gap`.
+    pub gap_type: crate::EventType,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            max_events: 1024,
+            max_bytes: 1024 * 1024,
+            backlog: 256,
+            slow: SlowPolicy::DropOldest,
+            reset: Event {
+                data: Some(crate::text::Text::from_static("")),
+                event: Some(crate::EventType::from_text(crate::text::Text::from_static(
+                    "reset",
+                ))),
+                ..Event::default()
+            },
+            gap_type: crate::EventType::from_text(crate::text::Text::from_static("gap")),
+        }
+    }
+}
+
+struct Retained {
+    id: String,
+    frame: Bytes,
+}
+
+struct HubState {
+    config: HubConfig,
+    next_id: u64,
+    ring: VecDeque<Retained>,
+    ring_bytes: usize,
+    subscribers: Vec<Arc<SubShared>>,
+}
+
+#[derive(Default)]
+struct SubState {
+    queue: VecDeque<Bytes>,
+    /// Events dropped from the front since the subscriber last read.
+    dropped: u64,
+    disconnected: bool,
+    closed: bool,
+    waker: Option<Waker>,
+}
+
+struct SubShared(Mutex<SubState>);
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A broadcast hub. Cheap to clone (clones share the hub); one hub per topic.
+///
+/// # Examples
+///
+/// ```
+/// # futures_lite::future::block_on(async {
+/// use futures_lite::StreamExt;
+/// use ssewire::{Event, Hub};
+///
+/// let hub = Hub::default();
+/// hub.publish(&Event::new("first"));              // id 1
+/// let mut live = hub.subscribe(None);              // from now on
+/// hub.publish(&Event::new("second"));             // id 2
+/// let mut resumed = hub.subscribe(Some("1"));      // a browser that saw id 1
+/// assert_eq!(live.next().await.unwrap(), "id: 2\ndata: second\n\n");
+/// assert_eq!(resumed.next().await.unwrap(), "id: 2\ndata: second\n\n");
+/// assert_eq!(hub.subscribers(), 2);
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Hub {
+    state: Arc<Mutex<HubState>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new(HubConfig::default())
+    }
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = lock(&self.state);
+        f.debug_struct("Hub")
+            .field("retained", &state.ring.len())
+            .field("retained_bytes", &state.ring_bytes)
+            .field("subscribers", &state.subscribers.len())
+            .finish()
+    }
+}
+
+impl Hub {
+    /// A hub with `config`.
+    pub fn new(config: HubConfig) -> Self {
+        Hub {
+            state: Arc::new(Mutex::new(HubState {
+                config,
+                next_id: 1,
+                ring: VecDeque::new(),
+                ring_bytes: 0,
+                subscribers: Vec::new(),
+            })),
+        }
+    }
+
+    /// Publishes `event` to every subscriber: encoded once, shared by reference count. An event
+    /// without an id gets the hub's next number (`1`, `2`, …). Never waits; a slow subscriber
+    /// meets the [`SlowPolicy`]. Returns the event's id.
+    pub fn publish(&self, event: &Event) -> String {
+        let mut state = lock(&self.state);
+        let number = state.next_id;
+        state.next_id += 1;
+        let (id, frame) = match event.id() {
+            Some(id) => (id.to_string(), event.to_bytes()),
+            None => {
+                let id = number.to_string();
+                let mut numbered = event.clone();
+                numbered.id = Some(EventId::from_text(crate::text::Text::from(id.as_str())));
+                (id, numbered.to_bytes())
+            }
+        };
+        let HubState {
+            config,
+            ring,
+            ring_bytes,
+            subscribers,
+            ..
+        } = &mut *state;
+        // Retention: bounded by count and by bytes.
+        ring.push_back(Retained {
+            id: id.clone(),
+            frame: frame.clone(),
+        });
+        *ring_bytes += frame.len();
+        while ring.len() > config.max_events || (*ring_bytes > config.max_bytes && !ring.is_empty())
+        {
+            if let Some(old) = ring.pop_front() {
+                *ring_bytes -= old.frame.len();
+            }
+        }
+        subscribers.retain(|sub| {
+            let mut sub = lock(&sub.0);
+            if sub.closed {
+                return false;
+            }
+            if sub.disconnected {
+                return true;
+            }
+            if sub.queue.len() >= config.backlog.max(1) {
+                match config.slow {
+                    SlowPolicy::DropOldest => {
+                        sub.queue.pop_front();
+                        sub.dropped += 1;
+                    }
+                    SlowPolicy::Disconnect => {
+                        sub.disconnected = true;
+                        sub.queue.clear();
+                        if let Some(waker) = sub.waker.take() {
+                            waker.wake();
+                        }
+                        return true;
+                    }
+                }
+            }
+            sub.queue.push_back(frame.clone());
+            if let Some(waker) = sub.waker.take() {
+                waker.wake();
+            }
+            true
+        });
+        id
+    }
+
+    /// A subscription: first every retained event after `last_event_id` (the request's
+    /// `Last-Event-ID`), then live events, with no gap and no duplicate between the two. An id the
+    /// hub does not hold gets the [`HubConfig::reset`] event first; `None` starts live.
+    pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+        let mut state = lock(&self.state);
+        let mut sub = SubState::default();
+        if let Some(last) = last_event_id {
+            match state.ring.iter().rposition(|r| r.id == last) {
+                Some(pos) => sub
+                    .queue
+                    .extend(state.ring.iter().skip(pos + 1).map(|r| r.frame.clone())),
+                None => sub.queue.push_back(state.config.reset.to_bytes()),
+            }
+        }
+        let shared = Arc::new(SubShared(Mutex::new(sub)));
+        state.subscribers.retain(|s| !lock(&s.0).closed);
+        state.subscribers.push(shared.clone());
+        Subscription {
+            shared,
+            gap_type: state.config.gap_type.clone(),
+        }
+    }
+
+    /// Ends every subscriber's stream (a deploy, a resync): browsers reconnect with
+    /// `Last-Event-ID` and get what they missed replayed.
+    pub fn disconnect_all(&self) {
+        let state = lock(&self.state);
+        for sub in &state.subscribers {
+            let mut sub = lock(&sub.0);
+            sub.disconnected = true;
+            sub.queue.clear();
+            if let Some(waker) = sub.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Subscribers connected now.
+    pub fn subscribers(&self) -> usize {
+        let state = lock(&self.state);
+        state
+            .subscribers
+            .iter()
+            .filter(|s| !lock(&s.0).closed)
+            .count()
+    }
+
+    /// Events retained for replay, and their encoded size in bytes.
+    pub fn retained(&self) -> (usize, usize) {
+        let state = lock(&self.state);
+        (state.ring.len(), state.ring_bytes)
+    }
+}
+
+/// One subscriber's stream of encoded frames; see [`Hub::subscribe`]. Use it as an SSE response
+/// body. Dropping it unsubscribes.
+pub struct Subscription {
+    shared: Arc<SubShared>,
+    gap_type: crate::EventType,
+}
+
+impl Subscription {
+    /// Frames queued for this subscriber and not yet taken.
+    pub fn queued(&self) -> usize {
+        lock(&self.shared.0).queue.len()
+    }
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("queued", &self.queued())
+            .finish()
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Bytes;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let mut sub = lock(&self.shared.0);
+        if sub.disconnected {
+            return Poll::Ready(None);
+        }
+        if sub.dropped > 0 {
+            // The gap marker stands where the dropped events were: before what is queued.
+            let marker = Event {
+                data: Some(crate::text::Text::from(sub.dropped.to_string())),
+                event: Some(self.gap_type.clone()),
+                ..Event::default()
+            };
+            sub.dropped = 0;
+            return Poll::Ready(Some(marker.to_bytes()));
+        }
+        match sub.queue.pop_front() {
+            Some(frame) => Poll::Ready(Some(frame)),
+            None => {
+                sub.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut sub = lock(&self.shared.0);
+        sub.closed = true;
+        sub.queue.clear();
+    }
+}
