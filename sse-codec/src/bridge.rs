@@ -221,11 +221,11 @@ pin_project_lite::pin_project! {
 /// # futures_lite::future::block_on(async {
 /// use futures_lite::StreamExt;
 ///
-/// let mut events = ssewire::stream(|send| async move {
+/// let mut events = Box::pin(ssewire::stream(|send| async move {
 ///     send.send("hello").await?;
 ///     send.send(ssewire::Event::new("payload").with_event("my_event")?).await?;
 ///     Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-/// });
+/// }));
 /// assert_eq!(events.next().await.unwrap(), "data: hello\n\n");
 /// assert_eq!(events.next().await.unwrap(), "event: my_event\ndata: payload\n\n");
 /// assert!(events.next().await.is_none());

@@ -165,7 +165,7 @@ fn publish_shares_one_buffer_between_subscribers() {
     let mut a = hub.subscribe(None);
     let mut b = hub.subscribe(None);
     hub.publish(&Event::new("shared"));
-    let mut next = |s: &mut Subscription| match Pin::new(s)
+    let next = |s: &mut Subscription| match Pin::new(s)
         .poll_next(&mut Context::from_waker(Waker::noop()))
     {
         Poll::Ready(Some(frame)) => frame,

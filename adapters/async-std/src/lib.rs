@@ -68,15 +68,11 @@ impl ssewire::server::Runtime for AsyncStd {
         listener.local_addr()
     }
 
-    fn accept(
-        listener: &TcpListener,
-    ) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
-        async move {
-            let (stream, addr) = listener.accept().await?;
-            // Events are small and must leave at once.
-            stream.set_nodelay(true)?;
-            Ok((stream, addr))
-        }
+    async fn accept(listener: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, addr) = listener.accept().await?;
+        // Events are small and must leave at once.
+        stream.set_nodelay(true)?;
+        Ok((stream, addr))
     }
 
     fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) {

@@ -1,0 +1,443 @@
+//! Encoder rules: the exact bytes `encode` writes, `encoded_len`, checked construction, and
+//! round trips through the decoder (DESIGN.md "Encoder rules" and "What `send` accepts").
+
+use core::time::Duration;
+
+use bytes::BytesMut;
+use ssewire::{Decoder, Error, Event, EventId, EventType, Frame, IntoEvent, encode, encoded_len};
+
+/// Encodes `event`, checks `encoded_len` and `to_bytes` against it, returns the bytes as text.
+fn wire(event: &Event) -> String {
+    let mut buf = BytesMut::new();
+    encode(event, &mut buf);
+    assert_eq!(encoded_len(event), buf.len(), "encoded_len of {event:?}");
+    assert_eq!(event.to_bytes(), buf, "to_bytes of {event:?}");
+    String::from_utf8(buf.to_vec()).expect("encoder writes UTF-8")
+}
+
+/// Decodes `bytes` with the browser view; ends the stream.
+fn decode_all(bytes: &[u8]) -> Vec<Event> {
+    let mut decoder = Decoder::new();
+    let mut buf = BytesMut::from(bytes);
+    let mut events = Vec::new();
+    while let Some(event) = decoder.decode(&mut buf).unwrap() {
+        events.push(event);
+    }
+    assert!(buf.is_empty(), "the encoder's output is complete");
+    decoder.finish(&mut buf);
+    events
+}
+
+#[test]
+fn data_is_written_with_the_space() {
+    assert_eq!(wire(&Event::new("hello")), "data: hello\n\n");
+    assert_eq!(wire(&Event::new(" x")), "data:  x\n\n");
+    assert_eq!(wire(&Event::new(":x")), "data: :x\n\n");
+}
+
+#[test]
+fn every_line_break_in_data_becomes_its_own_data_line() {
+    assert_eq!(wire(&Event::new("a\nb")), "data: a\ndata: b\n\n");
+    assert_eq!(wire(&Event::new("a\r\nb")), "data: a\ndata: b\n\n");
+    assert_eq!(wire(&Event::new("a\rb")), "data: a\ndata: b\n\n");
+    assert_eq!(
+        wire(&Event::new("a\r\r\n\n\rb")),
+        "data: a\ndata: \ndata: \ndata: \ndata: b\n\n"
+    );
+    for event in [
+        Event::new("x\ry\r\nz\r"),
+        Event::from_static("x\ry\r\nz\r"),
+        Event::default().with_data(String::from("x\ry\r\nz\r")),
+        Event::from("x\ry\r\nz\r"),
+    ] {
+        let bytes = wire(&event);
+        assert!(!bytes.contains('\r'), "a CR reached the wire: {bytes:?}");
+        assert_eq!(bytes, "data: x\ndata: y\ndata: z\ndata: \n\n");
+        assert_eq!(event.data(), "x\ny\nz\n");
+    }
+}
+
+#[test]
+fn empty_data_and_trailing_newlines_round_trip() {
+    assert_eq!(wire(&Event::new("")), "data: \n\n");
+    for data in ["", "\n", "a\n", "a\n\n", "\na", "\n\n\n"] {
+        let events = decode_all(&Event::new(data).to_bytes());
+        assert_eq!(events.len(), 1, "{data:?}");
+        assert_eq!(events[0].data(), data);
+        assert!(events[0].has_data());
+    }
+}
+
+#[test]
+fn event_with_no_field_writes_nothing() {
+    assert_eq!(wire(&Event::default()), "");
+    assert_eq!(encoded_len(&Event::default()), 0);
+}
+
+#[test]
+fn retry_is_written_in_milliseconds() {
+    let retry = |d: Duration| wire(&Event::default().with_retry(d));
+    assert_eq!(retry(Duration::from_millis(1500)), "retry: 1500\n\n");
+    assert_eq!(retry(Duration::from_secs(3)), "retry: 3000\n\n");
+    assert_eq!(retry(Duration::ZERO), "retry: 0\n\n");
+    assert_eq!(retry(Duration::from_micros(2500)), "retry: 2\n\n");
+    assert_eq!(
+        retry(Duration::from_millis(u64::MAX)),
+        "retry: 18446744073709551615\n\n"
+    );
+    // Saturates instead of overflowing.
+    assert_eq!(retry(Duration::MAX), "retry: 18446744073709551615\n\n");
+    assert_eq!(
+        Event::default().with_retry(Duration::MAX).retry(),
+        Some(Duration::from_millis(u64::MAX))
+    );
+}
+
+#[test]
+fn comments_may_span_lines() {
+    assert_eq!(wire(&Event::comment("ping")), ": ping\n\n");
+    assert_eq!(wire(&Event::comment("")), ": \n\n");
+    assert_eq!(
+        wire(&Event::comment("a\nb\r\nc\rd")),
+        ": a\n: b\n: c\n: d\n\n"
+    );
+    assert_eq!(Event::comment("a\r\nb").comment_text(), Some("a\nb"));
+    // A comment never dispatches an event.
+    assert!(decode_all(&Event::comment("a\ndata: x").to_bytes()).is_empty());
+}
+
+#[test]
+fn fields_go_out_in_order_comment_event_id_retry_data() {
+    let event = Event::new("d1\nd2")
+        .with_retry(Duration::from_millis(5))
+        .with_id("7")
+        .unwrap()
+        .with_event("e")
+        .unwrap()
+        .with_comment("c1\nc2");
+    assert_eq!(
+        wire(&event),
+        ": c1\n: c2\nevent: e\nid: 7\nretry: 5\ndata: d1\ndata: d2\n\n"
+    );
+    assert_eq!(event.data(), "d1\nd2");
+    assert_eq!(event.event(), Some("e"));
+    assert_eq!(event.event_type(), "e");
+    assert_eq!(event.id(), Some("7"));
+    assert_eq!(event.retry(), Some(Duration::from_millis(5)));
+    assert_eq!(event.comment_text(), Some("c1\nc2"));
+}
+
+#[test]
+fn control_only_events() {
+    assert_eq!(
+        wire(&Event::default().with_id("").unwrap()),
+        "id: \n\n",
+        "an empty id resets the client's last event ID"
+    );
+    assert_eq!(
+        wire(&Event::default().with_event("x").unwrap()),
+        "event: x\n\n"
+    );
+    let event = Event::default().with_id("1").unwrap();
+    assert!(!event.has_data());
+    assert_eq!(event.data(), "");
+    assert_eq!(event.data_bytes(), None);
+    assert_eq!(event.event_type(), "message");
+}
+
+#[test]
+fn encoded_len_matches_for_many_shapes() {
+    let events = [
+        Event::new(""),
+        Event::new("\n"),
+        Event::new("h\u{e9}llo \u{1F600}\n\n\u{20AC}"),
+        Event::comment("\n"),
+        Event::default().with_retry(Duration::from_millis(9)),
+        Event::new("x")
+            .with_event("\u{e9}v\u{e9}nement")
+            .unwrap()
+            .with_id("\u{1F600}")
+            .unwrap()
+            .with_comment("a\nb")
+            .with_retry(Duration::from_millis(1234567)),
+    ];
+    for event in &events {
+        let mut buf = BytesMut::new();
+        encode(event, &mut buf);
+        assert_eq!(encoded_len(event), buf.len(), "{event:?}");
+    }
+    // Appends to what is already in the buffer.
+    let mut buf = BytesMut::from(&b"prefix"[..]);
+    encode(&Event::new("x"), &mut buf);
+    assert_eq!(buf, "prefixdata: x\n\n");
+}
+
+#[test]
+fn event_types_with_line_breaks_are_refused() {
+    for bad in ["a\nb", "a\rb", "a\r\nb", "\n", "\r", "x\nevent: admin"] {
+        assert!(
+            matches!(EventType::new(bad), Err(Error::InvalidEventType)),
+            "{bad:?}"
+        );
+        assert!(matches!(
+            EventType::try_from(bad),
+            Err(Error::InvalidEventType)
+        ));
+        assert!(matches!(
+            EventType::try_from(bad.to_owned()),
+            Err(Error::InvalidEventType)
+        ));
+        assert!(matches!(
+            Event::new("x").with_event(bad),
+            Err(Error::InvalidEventType)
+        ));
+    }
+    assert!(matches!(
+        EventType::from_static("a\nb"),
+        Err(Error::InvalidEventType)
+    ));
+    // NUL, colons and spaces are fine in a type: they cannot end the line.
+    for good in ["a\0b", "a: b", " x", ""] {
+        assert_eq!(EventType::new(good).unwrap().as_str(), good);
+    }
+    assert_eq!(EventType::from_static("chat").unwrap(), "chat");
+}
+
+#[test]
+fn ids_with_line_breaks_or_nul_are_refused() {
+    for bad in ["a\nb", "a\rb", "a\r\nb", "a\0b", "\0", "1\nid: 2"] {
+        assert!(
+            matches!(EventId::new(bad), Err(Error::InvalidId)),
+            "{bad:?}"
+        );
+        assert!(matches!(EventId::try_from(bad), Err(Error::InvalidId)));
+        assert!(matches!(
+            EventId::try_from(&bad.to_owned()),
+            Err(Error::InvalidId)
+        ));
+        assert!(matches!(
+            Event::new("x").with_id(bad),
+            Err(Error::InvalidId)
+        ));
+    }
+    let id = EventId::new("").unwrap();
+    assert!(id.is_empty());
+    assert!(!EventId::new("a: b").unwrap().is_empty());
+    // Checked values can be passed in directly.
+    let event = Event::new("x")
+        .with_id(EventId::new("9").unwrap())
+        .unwrap()
+        .with_event(EventType::new("t").unwrap())
+        .unwrap();
+    assert_eq!(wire(&event), "event: t\nid: 9\ndata: x\n\n");
+}
+
+#[test]
+fn error_messages_are_lowercase_without_period() {
+    for e in [Error::InvalidEventType, Error::InvalidId] {
+        let text = e.to_string();
+        assert!(text.starts_with(|c: char| c.is_ascii_lowercase()), "{text}");
+        assert!(!text.ends_with('.'), "{text}");
+    }
+}
+
+#[test]
+fn hostile_data_decodes_back_to_itself_as_a_message() {
+    for data in [
+        "x\revent: admin",
+        "x\nevent: admin",
+        "x\r\nid: 666\rretry: 1",
+        "\r\n",
+        "\r",
+        "  leading spaces",
+        ": not a comment",
+        "\n\ndata: fake",
+    ] {
+        let bytes = Event::new(data).to_bytes();
+        assert!(!bytes.contains(&b'\r'), "{data:?}");
+        let events = decode_all(&bytes);
+        assert_eq!(events.len(), 1, "{data:?} injected an event");
+        let expected = data.replace("\r\n", "\n").replace('\r', "\n");
+        assert_eq!(events[0].data(), expected);
+        assert_eq!(events[0].event_type(), "message");
+        assert_eq!(events[0].id(), None);
+        let mut decoder = Decoder::new();
+        let mut buf = BytesMut::from(&bytes[..]);
+        while decoder.decode(&mut buf).unwrap().is_some() {}
+        assert_eq!(decoder.retry(), None, "{data:?} injected a retry");
+    }
+}
+
+#[test]
+fn full_event_round_trips_through_the_raw_view() {
+    let event = Event::new(" d\n\nx")
+        .with_event("e")
+        .unwrap()
+        .with_id("1")
+        .unwrap()
+        .with_retry(Duration::from_millis(10))
+        .with_comment(" c");
+    let mut buf = BytesMut::from(&event.to_bytes()[..]);
+    let mut decoder = Decoder::new();
+    assert_eq!(
+        decoder.decode_frame(&mut buf).unwrap(),
+        Some(Frame::Comment(" c".into()))
+    );
+    assert_eq!(
+        decoder.decode_frame(&mut buf).unwrap(),
+        Some(Frame::Retry(Duration::from_millis(10)))
+    );
+    let Some(Frame::Event(raw)) = decoder.decode_frame(&mut buf).unwrap() else {
+        panic!("expected an event frame")
+    };
+    assert_eq!(
+        raw.with_comment(" c").with_retry(Duration::from_millis(10)),
+        event
+    );
+}
+
+#[test]
+fn text_values_become_data_events() {
+    let owned = String::from("a\nb");
+    for event in [
+        "a\nb".into_event().unwrap(),
+        owned.clone().into_event().unwrap(),
+        (&owned).into_event().unwrap(),
+        std::borrow::Cow::Borrowed("a\nb").into_event().unwrap(),
+        Event::new("a\nb").into_event().unwrap(),
+        (&Event::new("a\nb")).into_event().unwrap(),
+    ] {
+        assert_eq!(wire(&event), "data: a\ndata: b\n\n");
+    }
+}
+
+#[cfg(feature = "json")]
+mod json {
+    use super::*;
+    use serde_json::json;
+    use ssewire::Json;
+
+    #[derive(serde::Serialize)]
+    struct Status {
+        id: u32,
+        status: &'static str,
+    }
+
+    #[test]
+    fn json_struct_is_compact_data() {
+        let event = Json(Status {
+            id: 1,
+            status: "ok",
+        })
+        .into_event()
+        .unwrap();
+        assert_eq!(wire(&event), "data: {\"id\":1,\"status\":\"ok\"}\n\n");
+        assert_eq!(wire(&Event::json(&[1, 2, 3]).unwrap()), "data: [1,2,3]\n\n");
+        // Line breaks inside strings are escaped: one data line.
+        assert_eq!(
+            wire(&Json(json!({"t": "a\nb\rc"})).into_event().unwrap()),
+            "data: {\"t\":\"a\\nb\\rc\"}\n\n"
+        );
+    }
+
+    #[test]
+    fn json_serialization_failure_is_an_error() {
+        let mut map = std::collections::BTreeMap::new();
+        map.insert((1, 2), 3);
+        assert!(matches!(Json(map).into_event(), Err(Error::Json(_))));
+    }
+
+    #[test]
+    fn object_with_event_key_is_a_custom_event() {
+        let event = json!({"event": "my_event", "data": "payload"})
+            .into_event()
+            .unwrap();
+        assert_eq!(wire(&event), "event: my_event\ndata: payload\n\n");
+
+        let event = json!({"event": "e", "data": "line 1\nline 2"})
+            .into_event()
+            .unwrap();
+        assert_eq!(wire(&event), "event: e\ndata: line 1\ndata: line 2\n\n");
+
+        let event = json!({"event": "e", "data": {"a": [1, 2]}, "id": 7, "retry": 1500})
+            .into_event()
+            .unwrap();
+        assert_eq!(
+            wire(&event),
+            "event: e\nid: 7\nretry: 1500\ndata: {\"a\":[1,2]}\n\n"
+        );
+
+        let event = json!({"event": "e", "data": 5, "id": "abc", "ignored": true})
+            .into_event()
+            .unwrap();
+        assert_eq!(wire(&event), "event: e\nid: abc\ndata: 5\n\n");
+
+        let event = json!({"event": "e"}).into_event().unwrap();
+        assert_eq!(wire(&event), "event: e\ndata: \n\n");
+
+        let value = json!({"event": "e", "data": "x", "comment": "hi"});
+        assert_eq!(
+            wire(&(&value).into_event().unwrap()),
+            ": hi\nevent: e\ndata: x\n\n"
+        );
+        assert_eq!(
+            Event::try_from(value).unwrap(),
+            Event::new("x").with_event("e").unwrap().with_comment("hi")
+        );
+    }
+
+    #[test]
+    fn custom_event_fields_of_the_wrong_type_are_refused() {
+        let field = |v: serde_json::Value| match v.into_event() {
+            Err(Error::JsonField { field }) => field,
+            other => panic!("expected a JsonField error, got {other:?}"),
+        };
+        assert_eq!(field(json!({"event": 5, "data": "x"})), "event");
+        assert_eq!(field(json!({"event": null})), "event");
+        assert_eq!(field(json!({"event": "e", "id": true})), "id");
+        assert_eq!(field(json!({"event": "e", "id": ["1"]})), "id");
+        assert_eq!(field(json!({"event": "e", "retry": -1})), "retry");
+        assert_eq!(field(json!({"event": "e", "retry": 1.5})), "retry");
+        assert_eq!(field(json!({"event": "e", "retry": "1500"})), "retry");
+        assert_eq!(field(json!({"event": "e", "comment": 1})), "comment");
+        assert!(matches!(
+            json!({"event": "a\nb"}).into_event(),
+            Err(Error::InvalidEventType)
+        ));
+        assert!(matches!(
+            json!({"event": "e", "id": "1\n2"}).into_event(),
+            Err(Error::InvalidId)
+        ));
+        assert!(matches!(
+            json!({"event": "e", "id": "1\u{0}"}).into_event(),
+            Err(Error::InvalidId)
+        ));
+        let text = Error::JsonField { field: "retry" }.to_string();
+        assert!(text.starts_with(|c: char| c.is_ascii_lowercase()) && !text.ends_with('.'));
+    }
+
+    #[test]
+    fn other_json_is_data() {
+        for (value, bytes) in [
+            (
+                json!({"id": 1, "status": "ok"}),
+                "data: {\"id\":1,\"status\":\"ok\"}\n\n",
+            ),
+            (json!([1, "two"]), "data: [1,\"two\"]\n\n"),
+            (json!("text"), "data: \"text\"\n\n"),
+            (json!(42), "data: 42\n\n"),
+            (json!(null), "data: null\n\n"),
+            (json!({"data": "x"}), "data: {\"data\":\"x\"}\n\n"),
+        ] {
+            assert_eq!(wire(&value.into_event().unwrap()), bytes);
+        }
+    }
+
+    #[test]
+    fn json_data_decodes_back_to_the_same_value() {
+        let value = json!({"msg": "multi\nline\r\ntext", "n": [1, 2, {"k": null}]});
+        let events = decode_all(&Json(&value).into_event().unwrap().to_bytes());
+        let back: serde_json::Value = serde_json::from_str(events[0].data()).unwrap();
+        assert_eq!(back, value);
+    }
+}
