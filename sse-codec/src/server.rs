@@ -22,9 +22,10 @@ use event_listener::{Event as Notify, EventListener, listener};
 use futures_core::Stream;
 use http::{HeaderMap, Uri};
 use hyper::body::Incoming;
-use smol_hyper::rt::FuturesIo;
 
 use crate::{KeepAlive, ProducerOutput, Sender, SseBody};
+
+mod conn_io;
 
 pub use http::{HeaderMap as Headers, HeaderValue, Method, StatusCode, header};
 
@@ -581,7 +582,7 @@ async fn serve_connection<R, H, F>(
             Ok::<_, Infallible>(into_http::<R>(response, &config, shutdown))
         }
     });
-    let mut connection = core::pin::pin!(builder.serve_connection(FuturesIo::new(conn), service));
+    let mut connection = core::pin::pin!(builder.serve_connection(conn_io::Io::new(conn), service));
     let mut stopping_seen = false;
     loop {
         listener!(shutdown.notify => stop);
