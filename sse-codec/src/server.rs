@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
-use event_listener::{Event as Notify, EventListener, listener};
+use event_listener::{Event as Notify, listener};
 use futures_core::Stream;
 use http::{HeaderMap, Uri};
 use hyper::body::Incoming;
@@ -331,13 +331,21 @@ struct Shutdown {
     ended: AtomicBool,
     /// Open connections.
     connections: AtomicUsize,
-    notify: Notify,
+    /// Fired when `stopping` or `ended` is set: wakes the accept loop and the connection tasks.
+    stop: Notify,
+    /// Fired when a connection closes: wakes whoever waits for the server to drain. Separate from
+    /// `stop`, so a closing connection never wakes the others.
+    closed: Notify,
 }
 
 impl Shutdown {
     fn set(&self, flag: &AtomicBool) {
         flag.store(true, Ordering::SeqCst);
-        self.notify.notify(usize::MAX);
+        self.stop.notify(usize::MAX);
+    }
+
+    fn drained(&self) -> bool {
+        self.connections.load(Ordering::SeqCst) == 0
     }
 }
 
@@ -382,48 +390,43 @@ impl<R: Runtime> Server<R> {
         self.shutdown.connections.load(Ordering::SeqCst)
     }
 
-    /// Stops the server: stops accepting, lets open connections finish their current response,
-    /// and after `grace` ends every open SSE stream (the body ends cleanly, so clients reconnect
-    /// elsewhere). Resolves when every connection is closed, or `grace` after the streams were
-    /// ended if a client does not read.
+    /// Stops the server: stops accepting, lets open connections finish the response in flight
+    /// (HTTP/2: `GOAWAY`), and after `grace` closes the connections still open, which ends their
+    /// SSE streams and drops their producers (browsers then reconnect elsewhere). Resolves when
+    /// every connection is closed.
     pub async fn shutdown(&self, grace: Duration) {
         let state = &self.shutdown;
         state.set(&state.stopping);
-        wait_connections(state, R::sleep(grace)).await;
+        wait_drained(state, R::sleep(grace)).await;
         state.set(&state.ended);
-        wait_connections(state, R::sleep(grace)).await;
+        // Connection tasks close at once now; bound the wait anyway.
+        wait_drained(state, R::sleep(grace)).await;
     }
 
     /// Resolves once [`Server::shutdown`] has been called (from anywhere) and every connection is
     /// closed.
     pub async fn stopped(&self) {
         let state = &self.shutdown;
-        loop {
-            if state.stopping.load(Ordering::SeqCst)
-                && state.connections.load(Ordering::SeqCst) == 0
-            {
-                return;
+        while !state.stopping.load(Ordering::SeqCst) {
+            listener!(state.stop => stop);
+            if state.stopping.load(Ordering::SeqCst) {
+                break;
             }
-            listener!(state.notify => listener);
-            if state.stopping.load(Ordering::SeqCst)
-                && state.connections.load(Ordering::SeqCst) == 0
-            {
-                return;
-            }
-            listener.await;
+            stop.await;
         }
+        wait_drained(state, core::future::pending()).await;
     }
 }
 
 /// Waits until no connection is open or `deadline` completes.
-async fn wait_connections(state: &Shutdown, deadline: impl Future<Output = ()>) {
+async fn wait_drained(state: &Shutdown, deadline: impl Future<Output = ()>) {
     let mut deadline = core::pin::pin!(deadline);
     loop {
-        if state.connections.load(Ordering::SeqCst) == 0 {
+        if state.drained() {
             return;
         }
-        listener!(state.notify => listener);
-        if state.connections.load(Ordering::SeqCst) == 0 {
+        listener!(state.closed => listener);
+        if state.drained() {
             return;
         }
         let mut listener = core::pin::pin!(listener);
@@ -490,7 +493,7 @@ async fn accept_loop<R, H, F>(
         if shutdown.stopping.load(Ordering::SeqCst) {
             return;
         }
-        listener!(shutdown.notify => stop);
+        listener!(shutdown.stop => stop);
         if shutdown.stopping.load(Ordering::SeqCst) {
             return;
         }
@@ -543,7 +546,7 @@ struct ConnGuard(Arc<Shutdown>);
 impl Drop for ConnGuard {
     fn drop(&mut self) {
         self.0.connections.fetch_sub(1, Ordering::SeqCst);
-        self.0.notify.notify(usize::MAX);
+        self.0.closed.notify(usize::MAX);
     }
 }
 
@@ -566,46 +569,47 @@ async fn serve_connection<R, H, F>(
         .timer(RuntimeTimer::<R>::default())
         .header_read_timeout(config.header_read_timeout);
     builder.http2().timer(RuntimeTimer::<R>::default());
-    let service_shutdown = shutdown.clone();
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
         let handler = handler.clone();
-        let shutdown = service_shutdown.clone();
         async move {
             let (parts, body) = request.into_parts();
             let Some(body) = read_body(body, config.max_request_body).await else {
                 let response = Response::status(StatusCode::PAYLOAD_TOO_LARGE);
-                return Ok::<_, Infallible>(into_http::<R>(response, &config, shutdown));
+                return Ok::<_, Infallible>(into_http::<R>(response, &config));
             };
             let view =
                 Request::new(parts.method, parts.uri, parts.headers, remote_addr).with_body(body);
             let response = handler(view).await;
-            Ok::<_, Infallible>(into_http::<R>(response, &config, shutdown))
+            Ok::<_, Infallible>(into_http::<R>(response, &config))
         }
     });
-    let mut connection = core::pin::pin!(builder.serve_connection(conn_io::Io::new(conn), service));
-    let mut stopping_seen = false;
-    loop {
-        listener!(shutdown.notify => stop);
-        let stopping = shutdown.stopping.load(Ordering::SeqCst);
-        if stopping && !stopping_seen {
-            // Finish the response in flight, then close (HTTP/2: GOAWAY).
-            connection.as_mut().graceful_shutdown();
-            stopping_seen = true;
-        }
-        let mut stop = core::pin::pin!(stop);
-        let done = core::future::poll_fn(|cx| {
-            if connection.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(true);
+    // The connection (and its socket) is gone before the guard says so.
+    {
+        let mut connection =
+            core::pin::pin!(builder.serve_connection(conn_io::Io::new(conn), service));
+        let mut stopping_seen = false;
+        loop {
+            listener!(shutdown.stop => stop);
+            if shutdown.ended.load(Ordering::SeqCst) {
+                // The grace period is over: closing the connection ends its streams.
+                break;
             }
-            if stopping_seen {
-                // Nothing more to learn from the signal.
-                return Poll::Pending;
+            if shutdown.stopping.load(Ordering::SeqCst) && !stopping_seen {
+                // Finish the response in flight, then close (HTTP/2: GOAWAY).
+                connection.as_mut().graceful_shutdown();
+                stopping_seen = true;
             }
-            stop.as_mut().poll(cx).map(|()| false)
-        })
-        .await;
-        if done {
-            break;
+            let mut stop = core::pin::pin!(stop);
+            let done = core::future::poll_fn(|cx| {
+                if connection.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(true);
+                }
+                stop.as_mut().poll(cx).map(|()| false)
+            })
+            .await;
+            if done {
+                break;
+            }
         }
     }
     drop(guard);
@@ -627,11 +631,7 @@ async fn read_body(body: Incoming, limit: usize) -> Option<Bytes> {
     Some(collected.freeze())
 }
 
-fn into_http<R: Runtime>(
-    response: Response,
-    config: &Config,
-    shutdown: Arc<Shutdown>,
-) -> http::Response<Body> {
+fn into_http<R: Runtime>(response: Response, config: &Config) -> http::Response<Body> {
     let Response {
         status,
         headers,
@@ -642,11 +642,6 @@ fn into_http<R: Runtime>(
         Kind::Sse { stream, keep_alive } => {
             let keep_alive = keep_alive.unwrap_or(config.keep_alive);
             let stream = keep_alive.wrap(stream, |d| R::sleep(d));
-            let stream = UntilEnded {
-                stream,
-                shutdown,
-                listener: None,
-            };
             Body::Sse(Box::pin(SseBody::new(stream)))
         }
     };
@@ -654,40 +649,6 @@ fn into_http<R: Runtime>(
     *http.status_mut() = status;
     *http.headers_mut() = headers;
     http
-}
-
-pin_project_lite::pin_project! {
-    /// Ends an SSE stream when the server's streams are ended at shutdown.
-    struct UntilEnded<S> {
-        #[pin]
-        stream: S,
-        shutdown: Arc<Shutdown>,
-        listener: Option<EventListener>,
-    }
-}
-
-impl<S: Stream<Item = Bytes>> Stream for UntilEnded<S> {
-    type Item = Bytes;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        let this = self.project();
-        loop {
-            if this.shutdown.ended.load(Ordering::SeqCst) {
-                return Poll::Ready(None);
-            }
-            match this.listener {
-                None => *this.listener = Some(this.shutdown.notify.listen()),
-                Some(listener) => {
-                    if Pin::new(listener).poll(cx).is_ready() {
-                        *this.listener = None;
-                        continue;
-                    }
-                    break;
-                }
-            }
-        }
-        this.stream.poll_next(cx)
-    }
 }
 
 /// hyper's executor (HTTP/2 spawns per-stream tasks) on the adapter's runtime.
