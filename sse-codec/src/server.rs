@@ -292,7 +292,11 @@ impl Response {
 /// The response body the server hands to hyper.
 enum Body {
     Full(Option<Bytes>),
-    Sse(Pin<Box<dyn http_body::Body<Data = Bytes, Error = Infallible> + Send>>),
+    /// Ends (cleanly, with HTTP/1.1's last chunk) once the server's grace period is over.
+    Sse(
+        Pin<Box<dyn http_body::Body<Data = Bytes, Error = Infallible> + Send>>,
+        Arc<Shutdown>,
+    ),
 }
 
 impl http_body::Body for Body {
@@ -305,7 +309,8 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(http_body::Frame::data(b)))),
-            Body::Sse(body) => body.as_mut().poll_frame(cx),
+            Body::Sse(_, shutdown) if shutdown.ended.load(Ordering::SeqCst) => Poll::Ready(None),
+            Body::Sse(body, _) => body.as_mut().poll_frame(cx),
         }
     }
 
@@ -317,10 +322,13 @@ impl http_body::Body for Body {
         match self {
             Body::Full(Some(bytes)) => http_body::SizeHint::with_exact(bytes.len() as u64),
             Body::Full(None) => http_body::SizeHint::with_exact(0),
-            Body::Sse(_) => http_body::SizeHint::default(),
+            Body::Sse(..) => http_body::SizeHint::default(),
         }
     }
 }
+
+/// How long a connection may take to flush the end of its streams after the grace period.
+const FLUSH_AFTER_END: Duration = Duration::from_millis(500);
 
 /// State shared by the accept loop, the connections and the SSE streams of one server.
 #[derive(Default)]
@@ -391,16 +399,20 @@ impl<R: Runtime> Server<R> {
     }
 
     /// Stops the server: stops accepting, lets open connections finish the response in flight
-    /// (HTTP/2: `GOAWAY`), and after `grace` closes the connections still open, which ends their
-    /// SSE streams and drops their producers (browsers then reconnect elsewhere). Resolves when
-    /// every connection is closed.
+    /// (HTTP/2: `GOAWAY`), and after `grace` ends every SSE stream still open (on HTTP/1.1 the
+    /// body ends cleanly; then the connection closes) and drops its producer, so browsers
+    /// reconnect elsewhere. Resolves when every connection is closed.
     pub async fn shutdown(&self, grace: Duration) {
         let state = &self.shutdown;
         state.set(&state.stopping);
         wait_drained(state, R::sleep(grace)).await;
         state.set(&state.ended);
-        // Connection tasks close at once now; bound the wait anyway.
-        wait_drained(state, R::sleep(grace)).await;
+        // Connection tasks end their streams and close within `FLUSH_AFTER_END` now.
+        wait_drained(
+            state,
+            R::sleep(FLUSH_AFTER_END + Duration::from_millis(100)),
+        )
+        .await;
     }
 
     /// Resolves once [`Server::shutdown`] has been called (from anywhere) and every connection is
@@ -569,18 +581,20 @@ async fn serve_connection<R, H, F>(
         .timer(RuntimeTimer::<R>::default())
         .header_read_timeout(config.header_read_timeout);
     builder.http2().timer(RuntimeTimer::<R>::default());
+    let service_shutdown = shutdown.clone();
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
         let handler = handler.clone();
+        let shutdown = service_shutdown.clone();
         async move {
             let (parts, body) = request.into_parts();
             let Some(body) = read_body(body, config.max_request_body).await else {
                 let response = Response::status(StatusCode::PAYLOAD_TOO_LARGE);
-                return Ok::<_, Infallible>(into_http::<R>(response, &config));
+                return Ok::<_, Infallible>(into_http::<R>(response, &config, &shutdown));
             };
             let view =
                 Request::new(parts.method, parts.uri, parts.headers, remote_addr).with_body(body);
             let response = handler(view).await;
-            Ok::<_, Infallible>(into_http::<R>(response, &config))
+            Ok::<_, Infallible>(into_http::<R>(response, &config, &shutdown))
         }
     });
     // The connection (and its socket) is gone before the guard says so.
@@ -591,7 +605,17 @@ async fn serve_connection<R, H, F>(
         loop {
             listener!(shutdown.stop => stop);
             if shutdown.ended.load(Ordering::SeqCst) {
-                // The grace period is over: closing the connection ends its streams.
+                // The grace period is over. One more poll ends the HTTP/1.1 streams cleanly
+                // (their bodies now end); a short, bounded flush, then the socket closes, which
+                // ends whatever is left (HTTP/2 streams, a client that does not read).
+                let mut flush = core::pin::pin!(R::sleep(FLUSH_AFTER_END));
+                core::future::poll_fn(|cx| {
+                    if connection.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(());
+                    }
+                    flush.as_mut().poll(cx)
+                })
+                .await;
                 break;
             }
             if shutdown.stopping.load(Ordering::SeqCst) && !stopping_seen {
@@ -631,7 +655,11 @@ async fn read_body(body: Incoming, limit: usize) -> Option<Bytes> {
     Some(collected.freeze())
 }
 
-fn into_http<R: Runtime>(response: Response, config: &Config) -> http::Response<Body> {
+fn into_http<R: Runtime>(
+    response: Response,
+    config: &Config,
+    shutdown: &Arc<Shutdown>,
+) -> http::Response<Body> {
     let Response {
         status,
         headers,
@@ -642,7 +670,7 @@ fn into_http<R: Runtime>(response: Response, config: &Config) -> http::Response<
         Kind::Sse { stream, keep_alive } => {
             let keep_alive = keep_alive.unwrap_or(config.keep_alive);
             let stream = keep_alive.wrap(stream, |d| R::sleep(d));
-            Body::Sse(Box::pin(SseBody::new(stream)))
+            Body::Sse(Box::pin(SseBody::new(stream)), shutdown.clone())
         }
     };
     let mut http = http::Response::new(body);

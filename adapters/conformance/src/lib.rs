@@ -1,0 +1,165 @@
+//! The adapter conformance suite: every ssewire runtime adapter runs the same server tests, over
+//! real loopback TCP with real clients (a raw HTTP/1.1 client, hyper's HTTP/2 client, headless
+//! Chromium), against [`ssewire::server::serve`] on the adapter's [`Runtime`].
+//!
+//! An adapter adds one file, `tests/conformance.rs`:
+//!
+//! ```ignore
+//! ssewire_conformance::suite!(runtime = ssewire_smol::Smol::global(), block_on = smol::block_on);
+//! ```
+//!
+//! which expands into one `#[test]` per behaviour (see [`tests`]). Each test bounds its own run
+//! time with the runtime's timer and shuts its server down.
+//!
+//! The browser test (`browser_demo`) needs `node`, `npm ci` run at the repository root
+//! (playwright-core, HTMX) and Chromium (`/usr/bin/chromium`, or `SSEWIRE_CHROMIUM`). When one
+//! is missing it prints `browser test SKIPPED: <reason>` and passes, unless
+//! `SSEWIRE_REQUIRE_BROWSER=1`, which makes it fail.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+pub use ssewire::server::Runtime;
+
+#[path = "../../demo/chat_app.rs"]
+mod chat_app;
+
+pub mod browser;
+pub mod client;
+pub mod tests;
+
+/// Expands into one `#[test]` per conformance test, each running on `runtime` (an expression
+/// evaluated once per test) under `block_on` (a path to a `fn(impl Future<Output = T>) -> T`).
+///
+/// ```ignore
+/// ssewire_conformance::suite!(runtime = ssewire_smol::Smol::global(), block_on = smol::block_on);
+/// ```
+#[macro_export]
+macro_rules! suite {
+    (runtime = $runtime:expr, block_on = $block_on:path $(,)?) => {
+        $crate::__suite! {
+            ($runtime) ($block_on)
+            response_headers
+            opening_frame_at_once
+            incremental_delivery
+            last_event_id_reaches_producer
+            keep_alive_when_idle
+            keep_alive_reset_by_events
+            disconnect_noticed_while_idle
+            http2_stream_reset_drops_producer
+            no_task_left_behind
+            http2_prior_knowledge
+            slow_reader_memory_bounded
+            graceful_shutdown
+            ordinary_responses
+            demo_json_and_custom_event
+            demo_chat_stream_and_resume
+            browser_demo
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __suite {
+    (($runtime:expr) ($block_on:path) $($name:ident)*) => {
+        $(
+            #[test]
+            fn $name() {
+                $block_on($crate::tests::$name($runtime));
+            }
+        )*
+    };
+}
+
+/// Tests that measure time or load the machine run alone; the others may share it.
+static SERIAL: RwLock<()> = RwLock::new(());
+
+/// Held by a test while it runs.
+#[derive(Debug)]
+#[allow(dead_code)]
+pub(crate) enum Turn {
+    Shared(RwLockReadGuard<'static, ()>),
+    Alone(RwLockWriteGuard<'static, ()>),
+}
+
+/// A turn shared with other tests that do not measure time.
+pub(crate) fn shared_turn() -> Turn {
+    Turn::Shared(SERIAL.read().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// A turn alone on the machine (timing, load or the browser).
+pub(crate) fn alone_turn() -> Turn {
+    Turn::Alone(SERIAL.write().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// A runtime that counts the tasks it runs that have not finished (or been dropped) yet: the
+/// accept loop, connections, and HTTP/2 streams.
+#[derive(Debug, Clone)]
+pub struct Counting<R> {
+    inner: R,
+    live: Arc<AtomicUsize>,
+}
+
+impl<R> Counting<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        Counting {
+            inner,
+            live: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Tasks spawned and not yet finished or dropped.
+    pub fn live_tasks(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+}
+
+struct TaskGuard(Arc<AtomicUsize>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl<R: Runtime> Runtime for Counting<R> {
+    type Listener = R::Listener;
+    type Conn = R::Conn;
+    type Sleep = R::Sleep;
+
+    fn bind(
+        &self,
+        addr: std::net::SocketAddr,
+    ) -> impl Future<Output = std::io::Result<Self::Listener>> + Send {
+        self.inner.bind(addr)
+    }
+
+    fn local_addr(listener: &Self::Listener) -> std::io::Result<std::net::SocketAddr> {
+        R::local_addr(listener)
+    }
+
+    fn accept(
+        listener: &Self::Listener,
+    ) -> impl Future<Output = std::io::Result<(Self::Conn, std::net::SocketAddr)>> + Send {
+        R::accept(listener)
+    }
+
+    fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) {
+        self.live.fetch_add(1, Ordering::SeqCst);
+        let guard = TaskGuard(self.live.clone());
+        let future: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(future);
+        self.inner.spawn(async move {
+            let _guard = guard;
+            future.await;
+        });
+    }
+
+    fn sleep(duration: Duration) -> Self::Sleep {
+        R::sleep(duration)
+    }
+}

@@ -1,0 +1,1116 @@
+//! The conformance tests, each an `async fn(runtime)` that [`suite!`](crate::suite) turns into a
+//! `#[test]`. Each starts its own server on `127.0.0.1:0`, talks to it over real TCP, bounds its
+//! own run time and shuts the server down.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ssewire::server::{Config, Request, Response, Runtime, Server};
+use ssewire::{Event, Frame, KeepAlive};
+
+use crate::client::{Http2, Sse, connect, get, get_sse, within};
+use crate::{Counting, alone_turn, chat_app, shared_turn};
+
+/// The longest any one test may run.
+const TEST_LIMIT: Duration = Duration::from_secs(30);
+/// How long a single step (a response head, the next event) may take.
+const STEP: Duration = Duration::from_secs(3);
+/// The grace period given to `Server::shutdown` at the end of each test.
+const GRACE: Duration = Duration::from_millis(200);
+/// The longest a client disconnect may stay unnoticed by the producer.
+const DISCONNECT_BOUND: Duration = Duration::from_millis(100);
+
+async fn start<R, H, F>(runtime: R, config: Config, handler: H) -> Server<R>
+where
+    R: Runtime,
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let addr: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+    ssewire::server::serve(runtime, addr, config, handler)
+        .await
+        .expect("binding 127.0.0.1:0")
+}
+
+async fn stop<R: Runtime>(server: &Server<R>) {
+    within::<R, _>(GRACE * 2 + STEP, "Server::shutdown", server.shutdown(GRACE)).await;
+}
+
+/// Waits until `condition` holds, checking every few milliseconds.
+async fn eventually<R: Runtime>(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    within::<R, _>(limit, what, async {
+        while !condition() {
+            R::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
+/// Runs a closure when dropped (a producer holds one to tell when it is dropped).
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+fn config_with(keep_alive: KeepAlive) -> Config {
+    Config {
+        keep_alive,
+        ..Config::default()
+    }
+}
+
+/// A producer that sends nothing and waits for the client to leave.
+fn idle() -> Response {
+    Response::sse(|send| async move { send.closed().await })
+}
+
+/// SSE responses carry `Content-Type: text/event-stream`, `Cache-Control: no-cache,
+/// no-transform`, `X-Accel-Buffering: no`, identity encoding, HTTP/1.1 chunked transfer coding, and
+/// never a `Connection` header.
+pub async fn response_headers<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "response_headers", async {
+        let server = start(runtime, Config::default(), |_: Request| async {
+            Response::sse(|send| async move {
+                if send.send("hello").await.is_ok() {
+                    send.closed().await;
+                }
+            })
+        })
+        .await;
+        let response = within::<R, _>(
+            STEP,
+            "response head",
+            get(
+                server.local_addr(),
+                "/events",
+                &[("Accept", "text/event-stream")],
+            ),
+        )
+        .await
+        .expect("GET /events");
+        assert_eq!(response.version, "HTTP/1.1");
+        assert_eq!(response.status, 200);
+        assert_eq!(response.header("content-type"), Some("text/event-stream"));
+        let cache_control: Vec<&str> = response
+            .header("cache-control")
+            .expect("a Cache-Control header")
+            .split(',')
+            .map(str::trim)
+            .collect();
+        assert!(
+            cache_control.contains(&"no-cache") && cache_control.contains(&"no-transform"),
+            "Cache-Control: {cache_control:?}"
+        );
+        assert_eq!(response.header("x-accel-buffering"), Some("no"));
+        assert_eq!(response.header("transfer-encoding"), Some("chunked"));
+        assert_eq!(response.header("content-length"), None);
+        assert!(
+            matches!(response.header("content-encoding"), None | Some("identity")),
+            "{:?}",
+            response.headers
+        );
+        assert_eq!(
+            response.header("connection"),
+            None,
+            "an SSE response must not carry `Connection` (forbidden in HTTP/2): {:?}",
+            response.headers
+        );
+        let mut sse = response.into_sse();
+        let event = within::<R, _>(STEP, "the first event", sse.event())
+            .await
+            .expect("an event");
+        assert_eq!(event.data(), "hello");
+        drop(sse);
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// The opening frame (a comment, and `retry:` when set per response or in the server's config)
+/// arrives as soon as the stream opens, while the producer has sent nothing.
+pub async fn opening_frame_at_once<R: Runtime>(runtime: R) {
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "opening_frame_at_once", async {
+        let server = start(
+            runtime.clone(),
+            Config::default(),
+            |request: Request| async move {
+                match request.path() {
+                    "/retry" => idle().with_keep_alive(KeepAlive {
+                        retry: Some(Duration::from_millis(1500)),
+                        ..KeepAlive::default()
+                    }),
+                    _ => idle(),
+                }
+            },
+        )
+        .await;
+        let configured = start(
+            runtime,
+            config_with(KeepAlive {
+                retry: Some(Duration::from_millis(2500)),
+                ..KeepAlive::default()
+            }),
+            |_: Request| async { idle() },
+        )
+        .await;
+        let cases = [
+            (server.local_addr(), "/plain", None, &b":\n\n"[..]),
+            (
+                server.local_addr(),
+                "/retry",
+                Some(1500),
+                &b":\nretry: 1500\n\n"[..],
+            ),
+            (
+                configured.local_addr(),
+                "/plain",
+                Some(2500),
+                &b":\nretry: 2500\n\n"[..],
+            ),
+        ];
+        for (addr, path, retry, wire) in cases {
+            let started = Instant::now();
+            let mut sse = within::<R, _>(STEP, "response head", get_sse(addr, path, &[]))
+                .await
+                .expect("GET");
+            let first = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
+            let elapsed = started.elapsed();
+            assert_eq!(first, Some(Frame::Comment(String::new())), "{path}");
+            if let Some(ms) = retry {
+                let second = within::<R, _>(STEP, "the retry field", sse.frame()).await;
+                assert_eq!(second, Some(Frame::Retry(Duration::from_millis(ms))));
+            }
+            assert_eq!(
+                sse.wire,
+                wire,
+                "opening frame of {path}: {:?}",
+                String::from_utf8_lossy(&sse.wire)
+            );
+            eprintln!("opening frame of {path} (retry {retry:?}) after {elapsed:?}");
+            assert!(
+                elapsed < Duration::from_millis(500),
+                "the opening frame took {elapsed:?}"
+            );
+        }
+        stop(&server).await;
+        stop(&configured).await;
+    })
+    .await;
+}
+
+/// Event N reaches the client before event N+1 is produced: the producer waits, after sending N,
+/// for the client to acknowledge it.
+pub async fn incremental_delivery<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "incremental_delivery", async {
+        let (ack_tx, ack_rx) = async_channel::unbounded::<u32>();
+        let produced = Arc::new(Mutex::new(Vec::new()));
+        let server = start(runtime, Config::default(), {
+            let produced = produced.clone();
+            move |_: Request| {
+                let produced = produced.clone();
+                let ack_rx = ack_rx.clone();
+                async move {
+                    Response::sse(move |send| async move {
+                        for n in 1..=5u32 {
+                            produced.lock().unwrap().push(n);
+                            send.send(Event::new(n.to_string()).with_id(n.to_string())?)
+                                .await?;
+                            if ack_rx.recv().await != Ok(n) {
+                                break;
+                            }
+                        }
+                        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+                    })
+                }
+            }
+        })
+        .await;
+        let mut sse = within::<R, _>(
+            STEP,
+            "response head",
+            get_sse(server.local_addr(), "/", &[]),
+        )
+        .await
+        .expect("GET");
+        for n in 1..=5u32 {
+            let event = within::<R, _>(STEP, "event N before event N+1 is produced", sse.event())
+                .await
+                .expect("an event");
+            assert_eq!(event.data(), n.to_string());
+            assert_eq!(event.id(), Some(n.to_string().as_str()));
+            assert_eq!(
+                *produced.lock().unwrap(),
+                (1..=n).collect::<Vec<_>>(),
+                "event {n} arrived while the producer had gone further"
+            );
+            ack_tx.send(n).await.expect("the producer listens");
+        }
+        let end = within::<R, _>(STEP, "the end of the stream", sse.event()).await;
+        assert!(end.is_none(), "{end:?}");
+        assert!(sse.body().is_done(), "the body ends cleanly");
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// The request's `Last-Event-ID` reaches the handler and the producer, raw and parsed.
+pub async fn last_event_id_reaches_producer<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "last_event_id_reaches_producer", async {
+        let server = start(runtime, Config::default(), |request: Request| async move {
+            let raw = request.last_event_id().map(str::to_owned);
+            let parsed = request.last_event_id_as::<u64>();
+            Response::sse(move |send| async move {
+                let _ = send
+                    .send(serde_json::json!({ "raw": raw, "parsed": parsed }))
+                    .await;
+            })
+        })
+        .await;
+        let cases: [(Option<&str>, serde_json::Value); 5] = [
+            (Some("41"), serde_json::json!({"raw": "41", "parsed": 41})),
+            (
+                Some("18446744073709551615"),
+                serde_json::json!({"raw": "18446744073709551615", "parsed": u64::MAX}),
+            ),
+            (
+                Some("chat-7"),
+                serde_json::json!({"raw": "chat-7", "parsed": null}),
+            ),
+            (Some(""), serde_json::json!({"raw": null, "parsed": null})),
+            (None, serde_json::json!({"raw": null, "parsed": null})),
+        ];
+        for (header, expected) in cases {
+            let headers: Vec<(&str, &str)> =
+                header.map(|id| ("Last-Event-ID", id)).into_iter().collect();
+            let mut sse = within::<R, _>(
+                STEP,
+                "response head",
+                get_sse(server.local_addr(), "/", &headers),
+            )
+            .await
+            .expect("GET");
+            let events = within::<R, _>(STEP, "the events", sse.events_to_end()).await;
+            assert_eq!(events.len(), 1, "{events:?}");
+            let seen: serde_json::Value =
+                serde_json::from_str(events[0].data()).expect("JSON data");
+            assert_eq!(seen, expected, "Last-Event-ID {header:?}");
+        }
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// An idle stream gets keep-alive comment frames (`:\n\n`) at the configured interval.
+pub async fn keep_alive_when_idle<R: Runtime>(runtime: R) {
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "keep_alive_when_idle", async {
+        let interval = Duration::from_millis(100);
+        let config = config_with(KeepAlive {
+            interval: Some(interval),
+            retry: None,
+        });
+        let server = start(runtime, config, |_: Request| async {
+            Response::sse(|send| async move {
+                if send.send("start").await.is_ok() {
+                    send.closed().await;
+                }
+            })
+        })
+        .await;
+        let mut sse = within::<R, _>(
+            STEP,
+            "response head",
+            get_sse(server.local_addr(), "/", &[]),
+        )
+        .await
+        .expect("GET");
+        let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
+        assert_eq!(opening, Some(Frame::Comment(String::new())));
+        let start = within::<R, _>(STEP, "the first event", sse.frame()).await;
+        assert!(
+            matches!(&start, Some(Frame::Event(e)) if e.data() == "start"),
+            "{start:?}"
+        );
+        let mut last = Instant::now();
+        let mut gaps = Vec::new();
+        for _ in 0..5 {
+            let frame = within::<R, _>(STEP, "a keep-alive", sse.frame()).await;
+            assert_eq!(frame, Some(Frame::Comment(String::new())));
+            gaps.push(last.elapsed());
+            last = Instant::now();
+        }
+        eprintln!("keep-alive gaps with a {interval:?} interval: {gaps:?}");
+        for gap in &gaps {
+            assert!(
+                *gap >= interval * 6 / 10 && *gap <= interval * 4,
+                "keep-alive gaps {gaps:?} for an interval of {interval:?}"
+            );
+        }
+        assert!(
+            sse.wire
+                .ends_with(&b"data: start\n\n:\n\n:\n\n:\n\n:\n\n:\n\n"[..]),
+            "{:?}",
+            String::from_utf8_lossy(&sse.wire)
+        );
+        drop(sse);
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// Every event resets the keep-alive timer (events closer together than the interval get no
+/// keep-alive between them), and a keep-alive never lands inside an event.
+pub async fn keep_alive_reset_by_events<R: Runtime>(runtime: R) {
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "keep_alive_reset_by_events", async {
+        let interval = Duration::from_millis(150);
+        let spacing = Duration::from_millis(40);
+        let config = config_with(KeepAlive {
+            interval: Some(interval),
+            retry: None,
+        });
+        let server = start(runtime, config, move |_: Request| async move {
+            Response::sse(move |send| async move {
+                for n in 0..10 {
+                    let data = format!("event {n}\nsecond line\nthird line");
+                    send.send(Event::new(data).with_id(n.to_string())?).await?;
+                    R::sleep(spacing).await;
+                }
+                send.send("end").await?;
+                send.closed().await;
+                Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .await;
+        let mut sse = within::<R, _>(STEP, "response head", get_sse(server.local_addr(), "/", &[]))
+            .await
+            .expect("GET");
+        let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
+        assert_eq!(opening, Some(Frame::Comment(String::new())));
+        for n in 0..10 {
+            let frame = within::<R, _>(STEP, "an event", sse.frame()).await;
+            match frame {
+                Some(Frame::Event(event)) => {
+                    assert_eq!(
+                        event.data(),
+                        format!("event {n}\nsecond line\nthird line")
+                    );
+                }
+                other => panic!(
+                    "expected event {n} ({spacing:?} apart, keep-alive interval {interval:?}), got {other:?}"
+                ),
+            }
+        }
+        let end = within::<R, _>(STEP, "the last event", sse.frame()).await;
+        assert!(
+            matches!(&end, Some(Frame::Event(e)) if e.data() == "end"),
+            "{end:?}"
+        );
+        let end_at = Instant::now();
+        let keep_alive = within::<R, _>(STEP, "a keep-alive after the events", sse.frame()).await;
+        let idle = end_at.elapsed();
+        assert_eq!(keep_alive, Some(Frame::Comment(String::new())));
+        eprintln!("first keep-alive {idle:?} after the last event (interval {interval:?})");
+        assert!(
+            idle >= interval / 2 && idle <= interval * 4,
+            "keep-alive {idle:?} after the last event, interval {interval:?}"
+        );
+        // On the wire, each block (up to a blank line) is all comments or all fields.
+        let wire = String::from_utf8(sse.wire.clone()).expect("UTF-8");
+        for block in wire.split("\n\n").filter(|b| !b.is_empty()) {
+            let comments = block.lines().filter(|l| l.starts_with(':')).count();
+            assert!(
+                comments == 0 || comments == block.lines().count(),
+                "a keep-alive inside an event: {block:?}"
+            );
+        }
+        drop(sse);
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// A handler whose producer sends `ready`, then idles, reporting on `tx` when it is dropped
+/// (`"producer dropped"`) and when `Sender::closed` resolves in a task spawned on the runtime
+/// (`"Sender::closed"`).
+fn disconnect_probe<R: Runtime>(
+    runtime: R,
+    tx: async_channel::Sender<(&'static str, Instant)>,
+) -> impl Fn(Request) -> std::future::Ready<Response> + Send + Sync + 'static {
+    move |_: Request| {
+        let tx = tx.clone();
+        let runtime = runtime.clone();
+        std::future::ready(Response::sse(move |send| async move {
+            let dropped = tx.clone();
+            let _guard = OnDrop(move || {
+                let _ = dropped.try_send(("producer dropped", Instant::now()));
+            });
+            let watcher = send.clone();
+            runtime.spawn(async move {
+                watcher.closed().await;
+                let _ = tx.try_send(("Sender::closed", Instant::now()));
+            });
+            if send.send("ready").await.is_ok() {
+                std::future::pending::<()>().await;
+            }
+        }))
+    }
+}
+
+async fn disconnect_latencies<R: Runtime>(
+    rx: &async_channel::Receiver<(&'static str, Instant)>,
+    left_at: Instant,
+) -> Vec<(&'static str, Duration)> {
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let (what, at) = within::<R, _>(STEP, "the producer noticing the disconnect", rx.recv())
+            .await
+            .expect("a report");
+        seen.push((what, at.saturating_duration_since(left_at)));
+    }
+    seen
+}
+
+/// A client that disconnects while the stream is idle is noticed at once: the producer is
+/// dropped, and `Sender::closed` resolves in a task holding a clone, within 100 ms.
+pub async fn disconnect_noticed_while_idle<R: Runtime>(runtime: R) {
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "disconnect_noticed_while_idle", async {
+        let (tx, rx) = async_channel::unbounded();
+        let server = start(
+            runtime.clone(),
+            Config::default(),
+            disconnect_probe(runtime, tx),
+        )
+        .await;
+        let mut sse = within::<R, _>(
+            STEP,
+            "response head",
+            get_sse(server.local_addr(), "/", &[]),
+        )
+        .await
+        .expect("GET");
+        let ready = within::<R, _>(STEP, "the first event", sse.event()).await;
+        assert_eq!(ready.map(|e| e.data().to_owned()).as_deref(), Some("ready"));
+        // Idle for a while (keep-alives every 15 s: nothing is written).
+        R::sleep(Duration::from_millis(200)).await;
+        assert!(rx.is_empty(), "the producer stopped before the client left");
+        let left_at = Instant::now();
+        drop(sse);
+        let seen = disconnect_latencies::<R>(&rx, left_at).await;
+        eprintln!("HTTP/1.1 client disconnect noticed after: {seen:?}");
+        for (what, latency) in &seen {
+            assert!(
+                *latency < DISCONNECT_BOUND,
+                "{what} {latency:?} after the client left: {seen:?}"
+            );
+        }
+        eventually::<R>(STEP, "the connection closed", || server.connections() == 0).await;
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// An HTTP/2 client that cancels an idle stream (RST_STREAM, the connection stays open) is
+/// noticed at once, as is the connection closing.
+pub async fn http2_stream_reset_drops_producer<R: Runtime>(runtime: R) {
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "http2_stream_reset_drops_producer", async {
+        let (tx, rx) = async_channel::unbounded();
+        let server = start(
+            runtime.clone(),
+            Config::default(),
+            disconnect_probe(runtime.clone(), tx),
+        )
+        .await;
+        let mut h2 = within::<R, _>(
+            STEP,
+            "HTTP/2 handshake",
+            Http2::connect(&runtime, server.local_addr()),
+        )
+        .await
+        .expect("HTTP/2 connection");
+        let response = within::<R, _>(STEP, "response head", h2.get("/", &[]))
+            .await
+            .expect("GET over HTTP/2");
+        assert_eq!(response.status(), 200);
+        let mut sse = Sse::new(response.into_body());
+        let ready = within::<R, _>(STEP, "the first event", sse.event()).await;
+        assert_eq!(ready.map(|e| e.data().to_owned()).as_deref(), Some("ready"));
+        R::sleep(Duration::from_millis(200)).await;
+        assert!(rx.is_empty(), "the producer stopped before the client left");
+        let left_at = Instant::now();
+        drop(sse);
+        let seen = disconnect_latencies::<R>(&rx, left_at).await;
+        eprintln!("HTTP/2 stream reset noticed after: {seen:?}");
+        for (what, latency) in &seen {
+            assert!(
+                *latency < DISCONNECT_BOUND,
+                "{what} {latency:?} after the stream was reset: {seen:?}"
+            );
+        }
+        assert_eq!(server.connections(), 1, "the HTTP/2 connection stays open");
+        // A second stream on the same connection, then the whole connection goes.
+        let response = within::<R, _>(STEP, "response head", h2.get("/", &[]))
+            .await
+            .expect("GET over HTTP/2");
+        let mut sse = Sse::new(response.into_body());
+        let ready = within::<R, _>(STEP, "the first event", sse.event()).await;
+        assert!(ready.is_some());
+        R::sleep(Duration::from_millis(100)).await;
+        let left_at = Instant::now();
+        drop(h2);
+        drop(sse);
+        let seen = disconnect_latencies::<R>(&rx, left_at).await;
+        eprintln!("HTTP/2 connection close noticed after: {seen:?}");
+        for (what, latency) in &seen {
+            assert!(
+                *latency < DISCONNECT_BOUND,
+                "{what} {latency:?} after the connection closed: {seen:?}"
+            );
+        }
+        eventually::<R>(STEP, "the connection closed", || server.connections() == 0).await;
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// After 1,000 connect/disconnect cycles no connection, producer or task is left: the server's
+/// connection count is back to 0, every producer started was dropped, and the only task alive
+/// is the accept loop (none after shutdown).
+pub async fn no_task_left_behind<R: Runtime>(runtime: R) {
+    const CYCLES: usize = 1000;
+    const CLIENTS: usize = 4;
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "no_task_left_behind", async {
+        let runtime = Counting::new(runtime);
+        let started = Arc::new(AtomicUsize::new(0));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let server = start(runtime.clone(), Config::default(), {
+            let started = started.clone();
+            let dropped = dropped.clone();
+            move |_: Request| {
+                started.fetch_add(1, Ordering::SeqCst);
+                let dropped = dropped.clone();
+                let guard = OnDrop(move || {
+                    dropped.fetch_add(1, Ordering::SeqCst);
+                });
+                std::future::ready(Response::sse(move |send| async move {
+                    let _guard = guard;
+                    if send.send("hi").await.is_ok() {
+                        std::future::pending::<()>().await;
+                    }
+                }))
+            }
+        })
+        .await;
+        let addr = server.local_addr();
+        let began = Instant::now();
+        let client = |_: usize| async move {
+            for _ in 0..CYCLES / CLIENTS {
+                let mut sse = within::<R, _>(STEP, "response head", get_sse(addr, "/", &[]))
+                    .await
+                    .expect("GET");
+                let hi = within::<R, _>(STEP, "the first event", sse.event()).await;
+                assert!(hi.is_some());
+            }
+        };
+        futures_lite::future::zip(
+            futures_lite::future::zip(client(0), client(1)),
+            futures_lite::future::zip(client(2), client(3)),
+        )
+        .await;
+        let cycles_took = began.elapsed();
+        eventually::<R>(Duration::from_secs(10), "everything released", || {
+            server.connections() == 0
+                && dropped.load(Ordering::SeqCst) == CYCLES
+                && runtime.live_tasks() == 1
+        })
+        .await;
+        eprintln!(
+            "{CYCLES} connect/disconnect cycles in {cycles_took:?}, all released after {:?}",
+            began.elapsed()
+        );
+        assert_eq!(started.load(Ordering::SeqCst), CYCLES);
+        stop(&server).await;
+        eventually::<R>(STEP, "the accept loop ended", || runtime.live_tasks() == 0).await;
+    })
+    .await;
+}
+
+/// An HTTP/2 prior-knowledge client gets the SSE headers (no `Connection`) and the events, and
+/// can use the same connection for another request while a stream is open.
+pub async fn http2_prior_knowledge<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "http2_prior_knowledge", async {
+        let (go_tx, go_rx) = async_channel::unbounded::<()>();
+        let server = start(
+            runtime.clone(),
+            Config::default(),
+            move |request: Request| {
+                let go_rx = go_rx.clone();
+                async move {
+                    match request.path() {
+                        "/events" => Response::sse(move |send| async move {
+                            send.send("one").await?;
+                            send.send(serde_json::json!({"n": 2})).await?;
+                            let _ = go_rx.recv().await;
+                            send.send(serde_json::json!({"event": "done", "data": ""}))
+                                .await
+                        }),
+                        "/" => Response::html("<p>hello over HTTP/2</p>"),
+                        _ => Response::not_found(),
+                    }
+                }
+            },
+        )
+        .await;
+        let mut h2 = within::<R, _>(
+            STEP,
+            "HTTP/2 handshake",
+            Http2::connect(&runtime, server.local_addr()),
+        )
+        .await
+        .expect("HTTP/2 connection");
+        let response = within::<R, _>(
+            STEP,
+            "response head",
+            h2.get("/events", &[("accept", "text/event-stream")]),
+        )
+        .await
+        .expect("GET over HTTP/2");
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        assert_eq!(response.status(), 200);
+        let headers = response.headers();
+        assert_eq!(headers["content-type"], "text/event-stream");
+        let cache_control = headers["cache-control"].to_str().expect("text");
+        assert!(
+            cache_control.contains("no-cache") && cache_control.contains("no-transform"),
+            "{cache_control}"
+        );
+        assert_eq!(headers["x-accel-buffering"], "no");
+        assert!(!headers.contains_key("connection"), "{headers:?}");
+        assert!(!headers.contains_key("transfer-encoding"), "{headers:?}");
+        let mut sse = Sse::new(response.into_body());
+        let one = within::<R, _>(STEP, "the first event", sse.event())
+            .await
+            .expect("an event");
+        assert_eq!(one.data(), "one");
+        let two = within::<R, _>(STEP, "the second event", sse.event())
+            .await
+            .expect("an event");
+        let two: serde_json::Value = serde_json::from_str(two.data()).expect("JSON");
+        assert_eq!(two, serde_json::json!({"n": 2}));
+        // The stream is open; the same connection serves another request.
+        let page = within::<R, _>(STEP, "a page on the same connection", h2.get("/", &[]))
+            .await
+            .expect("GET / over HTTP/2");
+        assert_eq!(page.status(), 200);
+        let mut page = Sse::new(page.into_body());
+        let mut html = Vec::new();
+        while within::<R, _>(STEP, "the page", page.event())
+            .await
+            .is_some()
+        {}
+        html.extend_from_slice(&page.wire);
+        assert_eq!(html, b"<p>hello over HTTP/2</p>");
+        go_tx.send(()).await.expect("the producer listens");
+        let done = within::<R, _>(STEP, "the done event", sse.event())
+            .await
+            .expect("an event");
+        assert_eq!((done.event_type(), done.data()), ("done", ""));
+        let end = within::<R, _>(STEP, "the end of the stream", sse.event()).await;
+        assert!(end.is_none());
+        assert!(sse.wire.starts_with(b":\n\n"), "opening frame first");
+        drop(h2);
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// A client that stops reading does not make the server buffer without bound: a producer pushing
+/// 64 KiB events as fast as it can is held back by the socket (backpressure), and the bytes it
+/// produced stop growing well under a few MiB.
+pub async fn slow_reader_memory_bounded<R: Runtime>(runtime: R) {
+    const EVENT: usize = 64 * 1024;
+    // What may be in flight is the socket buffers (the kernel grows a send buffer up to
+    // `tcp_wmem`'s maximum, 4 MiB by default) plus hyper's write buffer and the one slot.
+    let bound = (8 << 20).max(max_send_buffer() + (4 << 20));
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "slow_reader_memory_bounded", async {
+        let produced = Arc::new(AtomicUsize::new(0));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let server = start(runtime, Config::default(), {
+            let produced = produced.clone();
+            let dropped = dropped.clone();
+            move |_: Request| {
+                let produced = produced.clone();
+                let dropped = dropped.clone();
+                std::future::ready(Response::sse(move |send| async move {
+                    let _guard = OnDrop(move || {
+                        dropped.fetch_add(1, Ordering::SeqCst);
+                    });
+                    let payload = "x".repeat(EVENT);
+                    for n in 0u64.. {
+                        let event = Event::new(payload.clone()).with_id(n.to_string())?;
+                        send.send(event).await?;
+                        produced.fetch_add(EVENT, Ordering::SeqCst);
+                    }
+                    Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+                }))
+            }
+        })
+        .await;
+        let mut conn = connect(server.local_addr()).await.expect("connect");
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+            server.local_addr()
+        );
+        futures_lite::AsyncWriteExt::write_all(&mut conn, request.as_bytes())
+            .await
+            .expect("send the request");
+        // Never read. Wait until production stops growing for a second.
+        let began = Instant::now();
+        let mut last = usize::MAX;
+        let mut stable_since = Instant::now();
+        let stable = within::<R, _>(Duration::from_secs(15), "production to stop", async {
+            loop {
+                R::sleep(Duration::from_millis(50)).await;
+                let now = produced.load(Ordering::SeqCst);
+                assert!(
+                    now < bound,
+                    "a client that does not read made the producer push {now} bytes"
+                );
+                if now != last {
+                    last = now;
+                    stable_since = Instant::now();
+                } else if now > 0 && stable_since.elapsed() >= Duration::from_secs(1) {
+                    return now;
+                }
+            }
+        })
+        .await;
+        eprintln!(
+            "client not reading: the producer stopped at {stable} bytes ({} events of 64 KiB, {:.2} MiB; bound {:.1} MiB) after {:?}",
+            stable / EVENT,
+            stable as f64 / f64::from(1 << 20),
+            bound as f64 / f64::from(1 << 20),
+            began.elapsed()
+        );
+        R::sleep(Duration::from_millis(300)).await;
+        assert_eq!(produced.load(Ordering::SeqCst), stable, "production went on");
+        // The stuck client leaves: the blocked producer is dropped.
+        drop(conn);
+        eventually::<R>(STEP, "the blocked producer dropped", || {
+            dropped.load(Ordering::SeqCst) == 1 && server.connections() == 0
+        })
+        .await;
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// The most the kernel lets a TCP send buffer grow to (Linux's `tcp_wmem` maximum), if known.
+fn max_send_buffer() -> usize {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(2)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `Server::shutdown` ends open streams (HTTP/1.1 and HTTP/2) once the grace period is over (not
+/// before), resolves, `stopped()` resolves, producers are dropped and no new connection is accepted.
+pub async fn graceful_shutdown<R: Runtime>(runtime: R) {
+    let grace = Duration::from_millis(300);
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "graceful_shutdown", async {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let server = start(runtime.clone(), Config::default(), {
+            let dropped = dropped.clone();
+            move |_: Request| {
+                let dropped = dropped.clone();
+                std::future::ready(Response::sse(move |send| async move {
+                    let _guard = OnDrop(move || {
+                        dropped.fetch_add(1, Ordering::SeqCst);
+                    });
+                    if send.send("ready").await.is_ok() {
+                        std::future::pending::<()>().await;
+                    }
+                }))
+            }
+        })
+        .await;
+        let addr = server.local_addr();
+        let mut h1 = within::<R, _>(STEP, "response head", get_sse(addr, "/", &[]))
+            .await
+            .expect("GET");
+        assert!(within::<R, _>(STEP, "the first event", h1.event()).await.is_some());
+        let mut h2 = within::<R, _>(STEP, "HTTP/2 handshake", Http2::connect(&runtime, addr))
+            .await
+            .expect("HTTP/2 connection");
+        let response = within::<R, _>(STEP, "response head", h2.get("/", &[]))
+            .await
+            .expect("GET over HTTP/2");
+        let mut h2_sse = Sse::new(response.into_body());
+        assert!(within::<R, _>(STEP, "the first event", h2_sse.event()).await.is_some());
+        assert_eq!(server.connections(), 2);
+
+        let began = Instant::now();
+        let shutdown = async {
+            server.shutdown(grace).await;
+            began.elapsed()
+        };
+        // After the grace period the server ends what is left: an HTTP/1.1 stream ends cleanly
+        // (the chunked body's last chunk), an HTTP/2 stream with its connection or cleanly;
+        // either way not before the grace period.
+        let h1_end = async {
+            let rest = h1.try_event().await;
+            assert!(matches!(rest, Ok(None)), "HTTP/1.1 stream not ended cleanly: {rest:?}");
+            (began.elapsed(), "clean end")
+        };
+        let h2_end = async {
+            let rest = h2_sse.try_event().await;
+            assert!(matches!(rest, Ok(None) | Err(_)), "{rest:?}");
+            let how = if rest.is_ok() { "clean end" } else { "stream closed" };
+            (began.elapsed(), how)
+        };
+        let (shutdown_took, (h1_end, h2_end)) = within::<R, _>(
+            grace * 2 + STEP,
+            "shutdown ending the streams",
+            futures_lite::future::zip(shutdown, futures_lite::future::zip(h1_end, h2_end)),
+        )
+        .await;
+        eprintln!(
+            "shutdown with a {grace:?} grace: HTTP/1.1 stream ended after {h1_end:?}, HTTP/2 after {h2_end:?}, shutdown() resolved after {shutdown_took:?}"
+        );
+        for (took, _) in [h1_end, h2_end] {
+            assert!(
+                took >= grace * 8 / 10 && took <= grace + Duration::from_secs(1),
+                "a stream ended {took:?} into a {grace:?} grace period"
+            );
+        }
+        assert!(shutdown_took <= grace * 2 + Duration::from_secs(1));
+        within::<R, _>(STEP, "stopped()", server.stopped()).await;
+        assert_eq!(server.connections(), 0);
+        eventually::<R>(STEP, "both producers dropped", || {
+            dropped.load(Ordering::SeqCst) == 2
+        })
+        .await;
+        drop(h2);
+        // The listener is closed: new connections are refused.
+        within::<R, _>(STEP, "new connections refused", async {
+            while let Ok(conn) = connect(addr).await {
+                drop(conn);
+                R::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+    })
+    .await;
+}
+
+/// Handlers answer ordinary responses too: the demo's HTML pages (200, with a length), 404 for an
+/// unknown path, and 204 (which stops an `EventSource`) from the counter once it is done.
+pub async fn ordinary_responses<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "ordinary_responses", async {
+        let server = start(runtime, Config::default(), chat_app::handle::<R>).await;
+        let addr = server.local_addr();
+
+        for (path, needle) in [("/", "id=\"message\""), ("/counter", "new EventSource")] {
+            let mut page = within::<R, _>(STEP, "response head", get(addr, path, &[]))
+                .await
+                .expect("GET");
+            assert_eq!(page.status, 200, "{path}");
+            assert_eq!(
+                page.header("content-type"),
+                Some("text/html; charset=utf-8")
+            );
+            let length: usize = page
+                .header("content-length")
+                .and_then(|l| l.parse().ok())
+                .expect("a Content-Length");
+            let body = within::<R, _>(STEP, "the page", page.read_to_end())
+                .await
+                .expect("the body");
+            assert_eq!(body.len(), length);
+            let body = String::from_utf8(body).expect("UTF-8");
+            assert!(body.contains(needle), "{path} lacks {needle}");
+        }
+
+        let mut missing = within::<R, _>(STEP, "response head", get(addr, "/no-such-page", &[]))
+            .await
+            .expect("GET");
+        assert_eq!(missing.status, 404);
+        let body = within::<R, _>(STEP, "the body", missing.read_to_end())
+            .await
+            .expect("the body");
+        assert_eq!(body, b"not found\n");
+
+        let mut stop_reconnecting = within::<R, _>(
+            STEP,
+            "response head",
+            get(addr, "/api/counter", &[("Last-Event-ID", "9")]),
+        )
+        .await
+        .expect("GET");
+        assert_eq!(stop_reconnecting.status, 204);
+        assert_eq!(stop_reconnecting.header("content-type"), None);
+        let body = within::<R, _>(STEP, "the body", stop_reconnecting.read_to_end())
+            .await
+            .expect("the body");
+        assert!(body.is_empty());
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// The demo's `/api/json`: JSON pushes (a `Serialize` struct, a `serde_json` value) and a custom
+/// event with an id, then `done`.
+pub async fn demo_json_and_custom_event<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "demo_json_and_custom_event", async {
+        let server = start(runtime, Config::default(), chat_app::handle::<R>).await;
+        let mut sse = within::<R, _>(
+            STEP,
+            "response head",
+            get_sse(server.local_addr(), "/api/json", &[]),
+        )
+        .await
+        .expect("GET");
+        let events = within::<R, _>(STEP, "the events", sse.events_to_end()).await;
+        assert!(sse.body().is_done());
+        assert!(sse.wire.starts_with(b":\n\n"), "opening frame first");
+        let summary: Vec<(&str, &str, Option<&str>)> = events
+            .iter()
+            .map(|e| (e.event_type(), e.data(), e.id()))
+            .collect();
+        assert_eq!(summary.len(), 4, "{summary:?}");
+        assert_eq!(summary[0], ("message", r#"{"id":1,"status":"ok"}"#, None));
+        let second: serde_json::Value = serde_json::from_str(summary[1].1).expect("JSON");
+        assert_eq!(summary[1].0, "message");
+        assert_eq!(
+            second,
+            serde_json::json!({"id": 2, "status": "ok", "items": [1, 2, 3]})
+        );
+        assert!(
+            !summary[1].1.contains(' '),
+            "compact JSON: {}",
+            summary[1].1
+        );
+        assert_eq!(summary[2], ("my_event", "payload", Some("custom-1")));
+        assert_eq!(summary[3], ("done", "", Some("custom-1")));
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// The demo's chat stream: `thinking`, the reply one character per event with ids `1..=n`, then
+/// `done`; a reconnect with `Last-Event-ID: 5` resumes at character 6.
+pub async fn demo_chat_stream_and_resume<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "demo_chat_stream_and_resume", async {
+        let server = start(runtime, Config::default(), chat_app::handle::<R>).await;
+        let addr = server.local_addr();
+        let reply = chat_app::reply_to("hi");
+        assert_eq!(reply, "This is a streaming response to: hi.");
+        let chars: Vec<String> = reply.chars().map(String::from).collect();
+
+        let mut sse = within::<R, _>(
+            STEP,
+            "response head",
+            get_sse(addr, "/api/chat_stream?message=hi", &[]),
+        )
+        .await
+        .expect("GET");
+        let thinking = within::<R, _>(STEP, "thinking", sse.event())
+            .await
+            .expect("an event");
+        assert_eq!(
+            (thinking.event_type(), thinking.data(), thinking.id()),
+            ("thinking", "AI is thinking...", None)
+        );
+        let mut first_at = None;
+        for (index, ch) in chars.iter().enumerate() {
+            let event = within::<R, _>(STEP, "a reply character", sse.event())
+                .await
+                .expect("an event");
+            first_at.get_or_insert_with(Instant::now);
+            let id = (index + 1).to_string();
+            assert_eq!(
+                (event.event_type(), event.data(), event.id()),
+                ("message", ch.as_str(), Some(id.as_str()))
+            );
+        }
+        let streamed_for = first_at.expect("characters").elapsed();
+        let done = within::<R, _>(STEP, "done", sse.event())
+            .await
+            .expect("an event");
+        let last_id = chars.len().to_string();
+        assert_eq!(
+            (done.event_type(), done.data(), done.id()),
+            ("done", "", Some(last_id.as_str()))
+        );
+        assert!(within::<R, _>(STEP, "the end", sse.event()).await.is_none());
+        assert!(sse.body().is_done());
+        assert!(
+            sse.wire.starts_with(b":\nretry: 500\n\n"),
+            "opening frame with retry: {:?}",
+            String::from_utf8_lossy(&sse.wire[..20.min(sse.wire.len())])
+        );
+        // One character every 50 ms: the reply was streamed, not sent at once.
+        assert!(
+            streamed_for >= Duration::from_millis(50) * (chars.len() as u32 - 1) * 8 / 10,
+            "{} characters in {streamed_for:?}",
+            chars.len()
+        );
+
+        let mut resumed = within::<R, _>(
+            STEP,
+            "response head",
+            get_sse(
+                addr,
+                "/api/chat_stream?message=hi",
+                &[("Last-Event-ID", "5")],
+            ),
+        )
+        .await
+        .expect("GET");
+        let events = within::<R, _>(
+            Duration::from_secs(10),
+            "the resumed stream",
+            resumed.events_to_end(),
+        )
+        .await;
+        let (done, characters) = events.split_last().expect("events");
+        assert_eq!(done.event_type(), "done");
+        assert_eq!(characters.len(), chars.len() - 5);
+        for (offset, event) in characters.iter().enumerate() {
+            let index = offset + 5;
+            let id = (index + 1).to_string();
+            assert_eq!(
+                (event.event_type(), event.data(), event.id()),
+                ("message", chars[index].as_str(), Some(id.as_str()))
+            );
+        }
+        assert_eq!(characters[0].id(), Some("6"));
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// The demo in headless Chromium (see [`crate::browser`]).
+pub async fn browser_demo<R: Runtime>(runtime: R) {
+    let _turn = alone_turn();
+    crate::browser::run::<R>(runtime).await;
+}
