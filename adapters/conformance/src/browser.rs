@@ -13,14 +13,16 @@ use std::time::{Duration, Instant};
 
 use ssewire::server::{Config, Runtime};
 
-use crate::chat_app;
+use crate::{chat_app, room_app};
 
 /// How long the node script may run before it is killed.
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The node script.
-pub fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/demo.mjs")
+/// A node script of `browser/`.
+pub fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("browser")
+        .join(name)
 }
 
 /// Where `npm ci` put the front-end packages: `SSEWIRE_NODE_MODULES`, or the repository's.
@@ -67,8 +69,28 @@ fn required() -> bool {
     std::env::var("SSEWIRE_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
 }
 
-/// Starts the demo on `runtime` and runs the node script against it.
+/// Starts the chat demo on `runtime` and runs `browser/demo.mjs` against it.
 pub async fn run<R: Runtime>(runtime: R) {
+    run_script(runtime, "demo.mjs", chat_app::handle::<R>).await;
+}
+
+/// Starts the live-room demo (a fresh hub) on `runtime` and runs `browser/room.mjs` against it.
+pub async fn run_room<R: Runtime>(runtime: R) {
+    let hub = ssewire::Hub::default();
+    run_script(runtime, "room.mjs", move |request| {
+        room_app::handle(hub.clone(), request)
+    })
+    .await;
+}
+
+/// Starts a server with `handler` on `runtime` and runs the node script `name` against it.
+pub async fn run_script<R, H, F>(runtime: R, name: &str, handler: H)
+where
+    R: Runtime,
+    H: Fn(ssewire::server::Request) -> F + Send + Sync + 'static,
+    F: std::future::Future<Output = ssewire::server::Response> + Send + 'static,
+{
+    let script = script(name);
     if let Some(reason) = missing() {
         if required() {
             panic!("browser test required (SSEWIRE_REQUIRE_BROWSER=1) but cannot run: {reason}");
@@ -77,12 +99,12 @@ pub async fn run<R: Runtime>(runtime: R) {
         return;
     }
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("an address");
-    let server = ssewire::server::serve(runtime, addr, Config::default(), chat_app::handle::<R>)
+    let server = ssewire::server::serve(runtime, addr, Config::default(), handler)
         .await
         .expect("binding 127.0.0.1:0");
     let base = format!("http://{}", server.local_addr());
     let mut child = Command::new("node")
-        .arg(script())
+        .arg(&script)
         .arg(&base)
         .env("SSEWIRE_NODE_MODULES", node_modules())
         .env("SSEWIRE_CHROMIUM", chromium())
@@ -118,7 +140,7 @@ pub async fn run<R: Runtime>(runtime: R) {
     };
     let out = out.join().unwrap_or_default();
     let err = err.join().unwrap_or_default();
-    eprintln!("--- node {} {base} (stdout)\n{out}", script().display());
+    eprintln!("--- node {} {base} (stdout)\n{out}", script.display());
     if !err.is_empty() {
         eprintln!("--- (stderr)\n{err}");
     }

@@ -26,6 +26,8 @@ pub use ssewire::server::Runtime;
 
 #[path = "../../demo/chat_app.rs"]
 mod chat_app;
+#[path = "../../demo/room_app.rs"]
+mod room_app;
 
 pub mod browser;
 pub mod client;
@@ -58,6 +60,7 @@ macro_rules! suite {
             demo_json_and_custom_event
             demo_chat_stream_and_resume
             browser_demo
+            browser_room
         }
     };
 }

@@ -1114,3 +1114,9 @@ pub async fn browser_demo<R: Runtime>(runtime: R) {
     let _turn = alone_turn();
     crate::browser::run::<R>(runtime).await;
 }
+
+/// The live-room demo in headless Chromium: two pages, a dropped connection, replay.
+pub async fn browser_room<R: Runtime>(runtime: R) {
+    let _turn = alone_turn();
+    crate::browser::run_room::<R>(runtime).await;
+}
