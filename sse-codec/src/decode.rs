@@ -1,6 +1,7 @@
 //! The incremental decoder: SSE bytes → events, by the WHATWG HTML "Server-sent events" rules.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -141,10 +142,27 @@ pub struct Decoder {
     id: Option<Text>,
     /// The block had a data, event or valid id field.
     has_fields: bool,
-    /// The spec's last event ID buffer.
-    id_buffer: Option<Text>,
+    /// The spec's last event ID buffer (a copy: its bytes are reused, never reallocated per event).
+    id_buffer: String,
+    /// An `id` line set `id_buffer` since the last blank line.
+    id_dirty: bool,
     /// The last event ID string: `id_buffer` as of the last blank line.
-    last_id: Option<Text>,
+    last_id: String,
+    /// `last_id` as shared text for owned events, made at most once per change.
+    last_id_text: Option<Text>,
+    /// Bytes of `buf` that the last [`Decoder::decode_ref`] event borrowed, consumed on the next
+    /// call.
+    consume: usize,
+    /// The multi-line data being joined by [`Decoder::decode_ref`].
+    scratch: Vec<u8>,
+    /// The data of the last [`Decoder::decode_ref`] event when it is not a slice of the input
+    /// (joined lines, or replaced invalid UTF-8).
+    joined: String,
+    /// The event type of the last [`Decoder::decode_ref`] event, when it held invalid UTF-8.
+    lossy_event: String,
+    /// The event the last [`Decoder::decode_ref`] call borrowed from, when it took the general
+    /// path.
+    held: Option<Event>,
     /// The last valid reconnection time, in milliseconds.
     retry: Option<u64>,
 }
@@ -194,7 +212,7 @@ impl Decoder {
     /// The last event ID: the `id` in force at the last dispatch point (blank line), `""` if none.
     /// A reconnecting client sends it as `Last-Event-ID` when it is not empty.
     pub fn last_event_id(&self) -> &str {
-        self.last_id.as_ref().map_or("", Text::as_str)
+        &self.last_id
     }
 
     /// The last valid reconnection time the stream set, if any.
@@ -223,6 +241,13 @@ impl Decoder {
     /// [`Error::LineTooLong`] or [`Error::EventTooLarge`] under [`Overflow::Error`]; the event is
     /// dropped and decoding can go on.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
+        self.settle(buf);
+        self.decode_owned(buf)
+    }
+
+    /// The browser view without settling a borrowed event first.
+    #[inline]
+    fn decode_owned(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
         loop {
             match self.next_frame(buf, false)? {
                 None => return Ok(None),
@@ -232,15 +257,245 @@ impl Decoder {
                     if event.event.as_ref().is_some_and(|t| t.as_str().is_empty()) {
                         event.event = None;
                     }
-                    event.id = self
-                        .last_id
-                        .as_ref()
-                        .filter(|id| !id.is_empty())
-                        .map(|id| EventId::from_text(id.clone()));
+                    // The block's own id is the last event ID now; otherwise the one in force.
+                    match &event.id {
+                        Some(own) if own.is_empty() => event.id = None,
+                        Some(_) => {}
+                        None if self.last_id.is_empty() => {}
+                        None => {
+                            let text = self
+                                .last_id_text
+                                .get_or_insert_with(|| Text::from(self.last_id.as_str()));
+                            event.id = Some(EventId::from_text(text.clone()));
+                        }
+                    }
                     return Ok(Some(event));
                 }
                 Some(_) => {}
             }
+        }
+    }
+
+    /// Decodes the next event with browser semantics, like [`decode`](Decoder::decode), without
+    /// copying: the event borrows `buf` (and the decoder) until the next call, which consumes it.
+    ///
+    /// The fastest way to read a stream. Events that arrive whole in `buf` are read in one pass
+    /// with no allocation and no reference counting; an event split across reads goes through
+    /// the general state machine, with the same result.
+    ///
+    /// # Errors
+    ///
+    /// As for [`decode`](Decoder::decode).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    ///
+    /// let mut decoder = ssewire::Decoder::new();
+    /// let mut buf = BytesMut::from(&b"id: 1\ndata: one\n\ndata: two\n\n"[..]);
+    /// let mut seen = Vec::new();
+    /// while let Some(event) = decoder.decode_ref(&mut buf)? {
+    ///     seen.push((event.data().to_owned(), event.id().map(str::to_owned)));
+    /// }
+    /// assert_eq!(seen, [("one".into(), Some("1".into())), ("two".into(), Some("1".into()))]);
+    /// # Ok::<(), ssewire::Error>(())
+    /// ```
+    pub fn decode_ref<'a>(
+        &'a mut self,
+        buf: &'a mut BytesMut,
+    ) -> Result<Option<EventRef<'a>>, Error> {
+        self.settle(buf);
+        if self.is_between_events() {
+            if let Some(found) = self.scan_whole_event(buf) {
+                return Ok(Some(self.event_ref(found, buf)));
+            }
+        }
+        self.held = self.decode_owned(buf)?;
+        Ok(self.held.as_ref().map(|event| EventRef {
+            data: event.data(),
+            event: event.event().unwrap_or(""),
+            id: event.id().unwrap_or(""),
+        }))
+    }
+
+    /// No block is in progress: the next bytes start a line of a new block.
+    #[inline]
+    fn is_between_events(&self) -> bool {
+        self.past_bom
+            && !self.pending_lf
+            && self.skip == Skip::No
+            && self.scanned == 0
+            && !self.has_fields
+            && !self.id_dirty
+    }
+
+    /// Turns a whole block found by [`Decoder::scan_whole_event`] into the event it dispatches,
+    /// and lets the block take effect. Each value is checked as UTF-8 once; an invalid one is
+    /// replaced (U+FFFD) into the decoder's own buffers.
+    fn event_ref<'a>(&'a mut self, found: FastEvent, buf: &'a BytesMut) -> EventRef<'a> {
+        let bytes: &'a [u8] = buf;
+        let checked = |range: Option<(usize, usize)>| {
+            range.map(|(s, e)| core::str::from_utf8(&bytes[s..e]).map_err(|_| &bytes[s..e]))
+        };
+        let event = checked(found.event);
+        if let Some(Err(invalid)) = event {
+            self.lossy_event = String::from_utf8_lossy(invalid).into_owned();
+        }
+        match checked(found.id) {
+            Some(Ok(id)) => self.set_last_id(id),
+            Some(Err(invalid)) => self.set_last_id(&String::from_utf8_lossy(invalid)),
+            None => {}
+        }
+        if let Some(ms) = found.retry {
+            self.retry = Some(ms);
+        }
+        self.consume = found.end;
+        let line = match found.data {
+            FastData::Line((s, e)) => match core::str::from_utf8(&bytes[s..e]) {
+                Ok(line) => Some(line),
+                Err(_) => {
+                    self.joined = String::from_utf8_lossy(&bytes[s..e]).into_owned();
+                    None
+                }
+            },
+            FastData::Scratch => {
+                self.joined = match String::from_utf8(core::mem::take(&mut self.scratch)) {
+                    Ok(joined) => joined,
+                    Err(invalid) => String::from_utf8_lossy(invalid.as_bytes()).into_owned(),
+                };
+                None
+            }
+        };
+        EventRef {
+            data: line.unwrap_or(&self.joined),
+            event: match event {
+                None => "",
+                Some(Ok(event)) => event,
+                Some(Err(_)) => &self.lossy_event,
+            },
+            id: &self.last_id,
+        }
+    }
+
+    /// Sets the last event ID (and its buffer) at a blank line, from the fast path.
+    fn set_last_id(&mut self, id: &str) {
+        if self.last_id != id {
+            self.last_id.clear();
+            self.last_id.push_str(id);
+            self.last_id_text = None;
+        }
+        if self.id_buffer != id {
+            self.id_buffer.clear();
+            self.id_buffer.push_str(id);
+        }
+    }
+
+    /// The fast path of [`Decoder::decode_ref`]: reads whole blocks from the start of `buf`
+    /// without consuming or copying, by the same line rules as [`Decoder::line`]. Returns the
+    /// ranges of the first block with data; it takes effect only if its values are valid UTF-8
+    /// (the caller checks). Blocks without data before it take effect and are consumed at once
+    /// (browsers dispatch nothing for them). Returns `None`, having changed nothing else, when the
+    /// next block is not whole in `buf` or needs the general path (a limit, a CR at the very end).
+    #[inline]
+    fn scan_whole_event(&mut self, buf: &mut BytesMut) -> Option<FastEvent> {
+        loop {
+            let bytes = &buf[..];
+            let mut pos = 0;
+            let mut data: Option<FastData> = None;
+            let mut data_len = 0usize;
+            let mut event = None;
+            let mut id = None;
+            let mut retry = None;
+            if self.scratch.capacity() == 0 {
+                // Reuse the allocation the last joined data was moved into.
+                self.scratch = core::mem::take(&mut self.joined).into_bytes();
+            }
+            self.scratch.clear();
+            let end = loop {
+                // A blank line ends the block; seen without a search.
+                match bytes.get(pos) {
+                    None => return None,
+                    Some(b'\n') => break pos + 1,
+                    Some(b'\r') => match bytes.get(pos + 1) {
+                        Some(b'\n') => break pos + 2,
+                        Some(_) => break pos + 1,
+                        // A CR at the very end: the general path remembers to swallow an LF.
+                        None => return None,
+                    },
+                    Some(_) => {}
+                }
+                let end = pos + memchr::memchr2(b'\r', b'\n', &bytes[pos..])?;
+                let eol = match (bytes[end], bytes.get(end + 1)) {
+                    (b'\n', _) => 1,
+                    (_, Some(b'\n')) => 2,
+                    (_, Some(_)) => 1,
+                    (_, None) => return None,
+                };
+                if end - pos > self.max_line() {
+                    return None;
+                }
+                let line = &bytes[pos..end];
+                let (name, value) = if line[0] == b'd' && line.starts_with(b"data:") {
+                    (&b"data"[..], pos + value_start(line, 5))
+                } else if line[0] == b':' {
+                    (&b""[..], end)
+                } else {
+                    match memchr::memchr(b':', line) {
+                        Some(c) => (&line[..c], pos + value_start(line, c + 1)),
+                        None => (line, end),
+                    }
+                };
+                match name {
+                    b"data" => {
+                        data_len = data_len.saturating_add(end - value + 1);
+                        if data_len > self.limits.max_event {
+                            return None;
+                        }
+                        data = Some(match data {
+                            None => FastData::Line((value, end)),
+                            Some(FastData::Line((s, e))) => {
+                                self.scratch.extend_from_slice(&bytes[s..e]);
+                                self.scratch.push(b'\n');
+                                self.scratch.extend_from_slice(&bytes[value..end]);
+                                FastData::Scratch
+                            }
+                            Some(FastData::Scratch) => {
+                                self.scratch.push(b'\n');
+                                self.scratch.extend_from_slice(&bytes[value..end]);
+                                FastData::Scratch
+                            }
+                        });
+                    }
+                    b"event" => event = Some((value, end)),
+                    b"id" if memchr::memchr(0, &bytes[value..end]).is_none() => {
+                        id = Some((value, end));
+                    }
+                    b"retry" => retry = parse_digits(&bytes[value..end]).or(retry),
+                    _ => {}
+                }
+                pos = end + eol;
+            };
+            if let Some(data) = data {
+                return Some(FastEvent {
+                    data,
+                    event,
+                    id,
+                    retry,
+                    end,
+                });
+            }
+            // No data: browsers dispatch nothing, but its `id` and `retry` take effect.
+            if let Some((s, e)) = id {
+                match core::str::from_utf8(&bytes[s..e]) {
+                    Ok(id) => self.set_last_id(id),
+                    Err(_) => self.set_last_id(&String::from_utf8_lossy(&bytes[s..e])),
+                }
+            }
+            if let Some(ms) = retry {
+                self.retry = Some(ms);
+            }
+            buf.advance(end);
         }
     }
 
@@ -267,6 +522,7 @@ impl Decoder {
     /// # Ok::<(), ssewire::Error>(())
     /// ```
     pub fn decode_frame(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Error> {
+        self.settle(buf);
         self.next_frame(buf, true)
     }
 
@@ -277,13 +533,31 @@ impl Decoder {
     /// Call it after [`decode`](Decoder::decode) has returned `Ok(None)`: complete events are
     /// still in `buf` until then.
     pub fn finish(&mut self, buf: &mut BytesMut) {
+        self.settle(buf);
         buf.clear();
         self.reset_block();
-        self.id_buffer = self.last_id.clone();
+        self.restore_id_buffer();
         self.past_bom = false;
         self.pending_lf = false;
         self.scanned = 0;
         self.skip = Skip::No;
+    }
+
+    /// The id lines of a dropped event do not count.
+    fn restore_id_buffer(&mut self) {
+        if self.id_dirty {
+            self.id_buffer.clone_from(&self.last_id);
+            self.id_dirty = false;
+        }
+    }
+
+    /// Consumes what the last [`Decoder::decode_ref`] event borrowed.
+    fn settle(&mut self, buf: &mut BytesMut) {
+        if self.consume > 0 {
+            buf.advance(self.consume.min(buf.len()));
+            self.consume = 0;
+        }
+        self.held = None;
     }
 
     fn reset_block(&mut self) {
@@ -424,7 +698,7 @@ impl Decoder {
     /// Drops the event being parsed and skips to the next blank line.
     fn overflow(&mut self, in_line: bool) {
         self.reset_block();
-        self.id_buffer = self.last_id.clone();
+        self.restore_id_buffer();
         self.skip = Skip::Event { in_line };
     }
 
@@ -473,7 +747,9 @@ impl Decoder {
                     buf.advance(end + eol);
                 } else {
                     let id = take_text(buf, start, end, eol);
-                    self.id_buffer = Some(id.clone());
+                    self.id_buffer.clear();
+                    self.id_buffer.push_str(id.as_str());
+                    self.id_dirty = true;
                     self.id = Some(id);
                     self.has_fields = true;
                 }
@@ -549,7 +825,11 @@ impl Decoder {
     fn dispatch(&mut self) -> Option<Frame> {
         // "Set the last event ID string of the event source to the value of the last event ID
         // buffer."
-        self.last_id = self.id_buffer.clone();
+        if self.id_dirty {
+            self.last_id.clone_from(&self.id_buffer);
+            self.last_id_text = None;
+            self.id_dirty = false;
+        }
         if !self.has_fields {
             return None;
         }
@@ -574,6 +854,75 @@ impl Decoder {
         self.data_len = 0;
         self.has_fields = false;
         Some(Frame::Event(event))
+    }
+}
+
+/// Where a field's value starts: after `colon_end`, with one leading space removed.
+#[inline]
+fn value_start(line: &[u8], colon_end: usize) -> usize {
+    if line.get(colon_end) == Some(&b' ') {
+        colon_end + 1
+    } else {
+        colon_end
+    }
+}
+
+/// A whole event found by [`Decoder::scan_whole_event`]: byte ranges into the input.
+struct FastEvent {
+    data: FastData,
+    event: Option<(usize, usize)>,
+    id: Option<(usize, usize)>,
+    retry: Option<u64>,
+    /// The end of the block, its blank line included.
+    end: usize,
+}
+
+#[derive(Clone, Copy)]
+enum FastData {
+    /// One data line: its value's range.
+    Line((usize, usize)),
+    /// Several: joined in the decoder's scratch buffer.
+    Scratch,
+}
+
+/// An event borrowed from the decoder's input: the zero-copy browser view
+/// ([`Decoder::decode_ref`]). Valid until the next call on the decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    data: &'a str,
+    event: &'a str,
+    id: &'a str,
+}
+
+impl<'a> EventRef<'a> {
+    /// The data.
+    pub fn data(&self) -> &'a str {
+        self.data
+    }
+
+    /// The type a browser dispatches the event as: the `event` field, or `"message"`.
+    pub fn event_type(&self) -> &'a str {
+        if self.event.is_empty() {
+            "message"
+        } else {
+            self.event
+        }
+    }
+
+    /// The last event ID at dispatch, if not empty.
+    pub fn id(&self) -> Option<&'a str> {
+        (!self.id.is_empty()).then_some(self.id)
+    }
+
+    /// An owned [`Event`] with the same fields.
+    pub fn to_event(&self) -> Event {
+        Event {
+            data: Some(Text::from(self.data)),
+            event: (!self.event.is_empty()).then(|| EventType::from_text(Text::from(self.event))),
+            id: self.id().map(|id| EventId::from_text(Text::from(id))),
+            retry: None,
+            comment: None,
+        }
     }
 }
 

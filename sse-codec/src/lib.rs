@@ -80,7 +80,7 @@ pub use body::{SseBody, sse_headers};
 #[cfg(feature = "stream")]
 pub use bridge::{EventStream, ProducerOutput, SendError, Sender, stream};
 pub use convert::IntoEvent;
-pub use decode::{Decoder, Frame, Limits, Overflow};
+pub use decode::{Decoder, EventRef, Frame, Limits, Overflow};
 pub use encode::{encode, encoded_len};
 pub use error::Error;
 pub use event::{Event, EventId, EventType};

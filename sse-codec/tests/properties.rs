@@ -116,6 +116,39 @@ fn chunks<'a>(input: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
 }
 
 fn decode_chunks(chunks: &[&[u8]]) -> Outcome {
+    let owned = decode_chunks_owned(chunks);
+    assert_eq!(
+        decode_chunks_borrowed(chunks),
+        owned,
+        "decode_ref disagrees with decode"
+    );
+    owned
+}
+
+/// [`decode_chunks`] through the zero-copy view, `Decoder::decode_ref`.
+fn decode_chunks_borrowed(chunks: &[&[u8]]) -> Outcome {
+    let mut decoder = Decoder::new();
+    let mut buf = BytesMut::new();
+    let mut events = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        while let Some(e) = decoder
+            .decode_ref(&mut buf)
+            .expect("default limits are not hit")
+        {
+            let ty = e.to_event().event().map(str::to_owned);
+            events.push((ty, e.data().to_owned(), e.id().map(str::to_owned)));
+        }
+    }
+    decoder.finish(&mut buf);
+    Outcome {
+        events,
+        retry: decoder.retry().map(|d| d.as_millis() as u64),
+        last_id: decoder.last_event_id().to_owned(),
+    }
+}
+
+fn decode_chunks_owned(chunks: &[&[u8]]) -> Outcome {
     let mut decoder = Decoder::new();
     let mut buf = BytesMut::new();
     let mut events = Vec::new();

@@ -154,6 +154,35 @@ fn millis(d: core::time::Duration) -> u64 {
 /// Feeds `chunks` one after another into one buffer, decoding until `Ok(None)` after each, then
 /// ends the stream.
 fn run(chunks: &[&[u8]]) -> Outcome {
+    let owned = run_owned(chunks);
+    assert_eq!(
+        run_borrowed(chunks),
+        owned,
+        "decode_ref disagrees with decode"
+    );
+    owned
+}
+
+/// [`run`] through the zero-copy view, `Decoder::decode_ref`.
+fn run_borrowed(chunks: &[&[u8]]) -> Outcome {
+    let mut decoder = Decoder::new();
+    let mut buf = BytesMut::new();
+    let mut events = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        while let Some(event) = decoder.decode_ref(&mut buf).expect("no limit is hit") {
+            events.push(got(&event.to_event()));
+        }
+    }
+    decoder.finish(&mut buf);
+    Outcome {
+        events,
+        retry: decoder.retry().map(millis),
+        last_id: decoder.last_event_id().to_owned(),
+    }
+}
+
+fn run_owned(chunks: &[&[u8]]) -> Outcome {
     let mut decoder = Decoder::new();
     let mut buf = BytesMut::new();
     let mut events = Vec::new();
