@@ -1,1 +1,257 @@
-fn main() {}
+//! Encoding throughput in events per second: ssewire against the other Rust SSE encoders and a
+//! naive `format!`, on the token corpus, from text payloads and from serde structs (JSON).
+//!
+//! Each encoder builds its own event value from the payload (an owned `String` in the text case,
+//! a serde struct in the JSON case) and produces wire bytes: ssewire
+//! and russe into a reused `BytesMut`, sse-stream one `Bytes` per event, axum and actix-web-lab
+//! through their response bodies (the only public way to get their bytes; one body per 1000
+//! events, so the per-body cost is amortised).
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::pin::pin;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use futures_lite::StreamExt;
+use futures_lite::future::block_on;
+use ssewire::IntoEvent;
+use ssewire_benches::{TokenChunk, token_chunks, token_payloads};
+
+const EVENTS: usize = 1000;
+
+/// Polls an axum `Sse` response body to the end; returns the bytes it produced.
+fn axum_body<S>(events: S) -> usize
+where
+    S: futures_lite::Stream<Item = Result<axum::response::sse::Event, Infallible>> + Send + 'static,
+{
+    use axum::response::IntoResponse as _;
+    let body = axum::response::Sse::new(events).into_response().into_body();
+    block_on(async {
+        let mut data = pin!(body.into_data_stream());
+        let mut len = 0;
+        while let Some(frame) = data.next().await {
+            len += frame.expect("infallible").len();
+        }
+        len
+    })
+}
+
+/// Polls an actix-web-lab `Sse` body to the end; returns the bytes it produced.
+fn actix_body<S>(events: S) -> usize
+where
+    S: futures_lite::Stream<Item = actix_web_lab::sse::Event> + 'static,
+{
+    use actix_web::body::MessageBody as _;
+    let mut body = pin!(actix_web_lab::sse::Sse::from_infallible_stream(events));
+    block_on(async {
+        let mut len = 0;
+        while let Some(chunk) =
+            futures_lite::future::poll_fn(|cx| body.as_mut().poll_next(cx)).await
+        {
+            len += chunk.expect("valid events").len();
+        }
+        len
+    })
+}
+
+fn encode_text(c: &mut Criterion) {
+    // Token text arrives as owned `String`s (from the model, say): each encoder takes ownership
+    // of one per event, so none has to copy the payload into its event value. The clones are
+    // made outside the timed part (`iter_batched`).
+    let payloads = token_payloads(EVENTS);
+    let input = || payloads.clone();
+    let mut group = c.benchmark_group("encode_token");
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    let mut buf = BytesMut::with_capacity(256 * 1024);
+    group.bench_function(BenchmarkId::from_parameter("ssewire"), |b| {
+        b.iter_batched(
+            input,
+            |payloads| {
+                buf.clear();
+                for p in payloads {
+                    ssewire::encode(&ssewire::Event::new(p), &mut buf);
+                }
+                black_box(buf.len())
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function(BenchmarkId::from_parameter("russe"), |b| {
+        use tokio_util::codec::Encoder as _;
+        let mut encoder = russe::Encoder::default();
+        b.iter_batched(
+            input,
+            |payloads| {
+                buf.clear();
+                for p in payloads {
+                    let message = russe::Message {
+                        data: p.into(),
+                        event: None,
+                        retry: None,
+                        id: None,
+                    };
+                    encoder
+                        .encode(russe::Event::Message(message), &mut buf)
+                        .expect("valid event");
+                }
+                black_box(buf.len())
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function(BenchmarkId::from_parameter("sse-stream"), |b| {
+        b.iter_batched(
+            input,
+            |payloads| {
+                let mut len = 0;
+                for p in payloads {
+                    len += sse_stream::Sse::default()
+                        .data(p)
+                        .encode()
+                        .expect("valid event")
+                        .len();
+                }
+                black_box(len)
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function(BenchmarkId::from_parameter("axum"), |b| {
+        b.iter_batched(
+            input,
+            |payloads| {
+                // axum's `Event::data` copies from `&str`; there is no owned variant.
+                let events = futures_lite::stream::iter(payloads)
+                    .map(|p| Ok(axum::response::sse::Event::default().data(p)));
+                black_box(axum_body(events))
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function(BenchmarkId::from_parameter("actix-web-lab"), |b| {
+        b.iter_batched(
+            input,
+            |payloads| {
+                let events = futures_lite::stream::iter(payloads)
+                    .map(|p| actix_web_lab::sse::Data::new(p).into());
+                black_box(actix_body(events))
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function(BenchmarkId::from_parameter("format"), |b| {
+        b.iter_batched(
+            input,
+            |payloads| {
+                buf.clear();
+                for p in payloads {
+                    buf.extend_from_slice(format!("data: {p}\n\n").as_bytes());
+                }
+                black_box(buf.len())
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
+}
+
+fn encode_json(c: &mut Criterion) {
+    let chunks: &'static [TokenChunk] = Box::leak(token_chunks(EVENTS).into_boxed_slice());
+    let mut group = c.benchmark_group("encode_token_json");
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    let mut buf = BytesMut::with_capacity(256 * 1024);
+    group.bench_function(BenchmarkId::from_parameter("ssewire"), |b| {
+        b.iter(|| {
+            buf.clear();
+            for chunk in chunks {
+                let event = ssewire::Json(chunk).into_event().expect("serializes");
+                ssewire::encode(&event, &mut buf);
+            }
+            black_box(buf.len())
+        });
+    });
+    group.bench_function(BenchmarkId::from_parameter("russe"), |b| {
+        use tokio_util::codec::Encoder as _;
+        let mut encoder = russe::Encoder::default();
+        b.iter(|| {
+            buf.clear();
+            for chunk in chunks {
+                let message = russe::Message {
+                    data: serde_json::to_string(chunk).expect("serializes").into(),
+                    event: None,
+                    retry: None,
+                    id: None,
+                };
+                encoder
+                    .encode(russe::Event::Message(message), &mut buf)
+                    .expect("valid event");
+            }
+            black_box(buf.len())
+        });
+    });
+    group.bench_function(BenchmarkId::from_parameter("sse-stream"), |b| {
+        b.iter(|| {
+            let mut len = 0;
+            for chunk in chunks {
+                len += sse_stream::Sse::default()
+                    .data(serde_json::to_string(chunk).expect("serializes"))
+                    .encode()
+                    .expect("valid event")
+                    .len();
+            }
+            black_box(len)
+        });
+    });
+    group.bench_function(BenchmarkId::from_parameter("axum"), |b| {
+        b.iter(|| {
+            let events = futures_lite::stream::iter(chunks).map(|chunk| {
+                Ok(axum::response::sse::Event::default()
+                    .json_data(chunk)
+                    .expect("serializes"))
+            });
+            black_box(axum_body(events))
+        });
+    });
+    group.bench_function(BenchmarkId::from_parameter("actix-web-lab"), |b| {
+        b.iter(|| {
+            let events = futures_lite::stream::iter(chunks).map(|chunk| {
+                actix_web_lab::sse::Data::new_json(chunk)
+                    .expect("serializes")
+                    .into()
+            });
+            black_box(actix_body(events))
+        });
+    });
+    group.bench_function(BenchmarkId::from_parameter("format"), |b| {
+        b.iter(|| {
+            buf.clear();
+            for chunk in chunks {
+                let json = serde_json::to_string(chunk).expect("serializes");
+                buf.extend_from_slice(format!("data: {json}\n\n").as_bytes());
+            }
+            black_box(buf.len())
+        });
+    });
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+        .configure_from_args()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = encode_text, encode_json
+}
+criterion_main!(benches);

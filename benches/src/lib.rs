@@ -50,8 +50,8 @@ impl Rng {
     }
 
     /// One item of `items`.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.range(0, items.len() - 1)]
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.range(0, items.len() - 1)]
     }
 }
 
@@ -281,6 +281,26 @@ pub fn chunks(stream: &Bytes, size: usize) -> Vec<Bytes> {
 ///
 /// If the decoder reports an error (no corpus goes over the default limits).
 pub fn ssewire_decode(pieces: &[Bytes]) -> (usize, usize) {
+    let mut decoder = ssewire::Decoder::new();
+    let mut buf = bytes::BytesMut::new();
+    let (mut events, mut len) = (0, 0);
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        // The zero-copy browser view: the event borrows `buf` until the next call.
+        while let Some(event) = decoder
+            .decode_ref(&mut buf)
+            .expect("within the default limits")
+        {
+            events += 1;
+            len += event.data().len();
+        }
+    }
+    decoder.finish(&mut buf);
+    (events, len)
+}
+
+/// [`ssewire_decode`] through the owned view, `Decoder::decode` (each event an owned `Event`).
+pub fn ssewire_decode_owned(pieces: &[Bytes]) -> (usize, usize) {
     let mut decoder = ssewire::Decoder::new();
     let mut buf = bytes::BytesMut::new();
     let (mut events, mut len) = (0, 0);

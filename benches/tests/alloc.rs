@@ -1,0 +1,101 @@
+//! Allocation counts, which do not depend on the machine: at most one allocation per decoded
+//! event, and none per encoded single-line event into a buffer with room.
+//!
+//! `allocation-counter` installs a counting global allocator and counts per thread, so the test
+//! harness's own threads do not disturb the numbers.
+
+use bytes::{Bytes, BytesMut};
+use ssewire::{Decoder, Event, encode, encoded_len};
+use ssewire_benches::{chat_stream, chunks, token_payloads, token_stream};
+
+/// Decodes `pieces` (events dropped as they come) and returns (events, allocations) for the part
+/// after a warm-up of `warm` pieces.
+fn decode_allocations(pieces: &[Bytes], warm: usize) -> (usize, u64) {
+    let mut decoder = Decoder::new();
+    let mut buf = BytesMut::new();
+    let mut feed = |pieces: &[Bytes], events: &mut usize| {
+        for piece in pieces {
+            buf.extend_from_slice(piece);
+            while let Some(event) = decoder.decode(&mut buf).expect("within limits") {
+                assert!(event.has_data());
+                *events += 1;
+            }
+        }
+    };
+    let mut events = 0;
+    feed(&pieces[..warm], &mut events);
+    let mut events = 0;
+    let info = allocation_counter::measure(|| feed(&pieces[warm..], &mut events));
+    (events, info.count_total)
+}
+
+#[test]
+fn at_most_one_allocation_per_decoded_event() {
+    for (name, stream) in [("token", token_stream()), ("chat", chat_stream())] {
+        let pieces = chunks(&stream, 16 * 1024);
+        let (events, allocations) = decode_allocations(&pieces, 2);
+        println!(
+            "decode {name} (16 KiB reads): {allocations} allocations for {events} events ({:.4} per event)",
+            allocations as f64 / events as f64
+        );
+        assert!(events > 1000, "{name}: {events} events");
+        assert!(
+            allocations <= events as u64,
+            "{name}: {allocations} allocations for {events} events"
+        );
+    }
+}
+
+#[test]
+fn no_allocation_per_encoded_single_line_event() {
+    let events: Vec<Event> = token_payloads(1000).into_iter().map(Event::new).collect();
+    let needed: usize = events.iter().map(encoded_len).sum();
+    let mut buf = BytesMut::with_capacity(needed);
+    let info = allocation_counter::measure(|| {
+        for event in &events {
+            encode(event, &mut buf);
+        }
+    });
+    println!(
+        "encode: {} allocations for {} single-line events ({} bytes)",
+        info.count_total,
+        events.len(),
+        buf.len()
+    );
+    assert_eq!(buf.len(), needed);
+    assert_eq!(info.count_total, 0);
+}
+
+#[test]
+fn zero_copy_view_allocates_nothing_per_event() {
+    for (name, stream) in [("token", token_stream()), ("chat", chat_stream())] {
+        let pieces = chunks(&stream, 16 * 1024);
+        let mut decoder = Decoder::new();
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        let mut feed = |pieces: &[Bytes], events: &mut usize| {
+            for piece in pieces {
+                buf.extend_from_slice(piece);
+                while let Some(event) = decoder.decode_ref(&mut buf).expect("within limits") {
+                    assert!(!event.data().is_empty());
+                    *events += 1;
+                }
+            }
+        };
+        let mut events = 0;
+        feed(&pieces[..2], &mut events);
+        let mut events = 0;
+        let info = allocation_counter::measure(|| feed(&pieces[2..], &mut events));
+        println!(
+            "decode_ref {name} (16 KiB reads): {} allocations for {events} events",
+            info.count_total
+        );
+        assert!(events > 1000, "{name}: {events} events");
+        // Only the events split across reads go through the owned path.
+        assert!(
+            info.count_total <= pieces.len() as u64 * 2,
+            "{name}: {} allocations for {events} events in {} reads",
+            info.count_total,
+            pieces.len()
+        );
+    }
+}
