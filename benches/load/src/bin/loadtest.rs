@@ -1,0 +1,84 @@
+//! The load benchmark driver: `cargo run -p ssewire-load --release --bin loadtest -- [flags]`.
+//!
+//! Starts each server (built next to this binary) as a child process, measures idle memory per
+//! stream, CPU per event and latency, and fds/RSS across connect/disconnect cycles, and prints a
+//! markdown table. Flags: `--smoke` (200 streams, 2 s), `--idle N`, `--streams N`, `--rate R`,
+//! `--secs S`, `--cycles N`, `--concurrency N`, `--servers a,b` (names from the table, or the
+//! `load-server-lean` experiments `lean-auto`, `futuresio-auto`, `lean-h1`, `futuresio-h1`),
+//! `--out FILE` (also write the table there).
+
+use std::process::ExitCode;
+
+use ssewire_load::driver::{self, Config};
+
+fn main() -> ExitCode {
+    let nofile = ssewire_load::sys::raise_nofile();
+    let mut config = Config::full();
+    let mut only: Option<Vec<String>> = None;
+    let mut out: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        if flag == "--smoke" {
+            config = Config::smoke();
+            continue;
+        }
+        let Some(value) = args.next() else {
+            eprintln!("loadtest: {flag} needs a value");
+            return ExitCode::from(64);
+        };
+        let ok = match flag.as_str() {
+            "--idle" => value.parse().map(|v| config.idle_streams = v).is_ok(),
+            "--streams" => value.parse().map(|v| config.load_streams = v).is_ok(),
+            "--rate" => value.parse().map(|v| config.rate = v).is_ok(),
+            "--secs" => value.parse().map(|v| config.secs = v).is_ok(),
+            "--cycles" => value.parse().map(|v| config.cycles = v).is_ok(),
+            "--concurrency" => value.parse().map(|v| config.concurrency = v).is_ok(),
+            "--servers" => {
+                only = Some(value.split(',').map(str::to_owned).collect());
+                true
+            }
+            "--out" => {
+                out = Some(value.clone());
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            eprintln!("loadtest: bad flag {flag} {value}");
+            return ExitCode::from(64);
+        }
+    }
+    let need = (config.idle_streams.max(config.load_streams) + 64) as u64;
+    if nofile < need {
+        eprintln!("loadtest: RLIMIT_NOFILE is {nofile}, {need} needed; lower --idle/--streams");
+        return ExitCode::from(69);
+    }
+    let dir = match std::env::current_exe() {
+        Ok(exe) => exe.parent().map(ToOwned::to_owned).unwrap_or_default(),
+        Err(e) => {
+            eprintln!("loadtest: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut servers = driver::default_servers(&dir);
+    if let Some(only) = only {
+        servers.extend(driver::experiment_servers(&dir));
+        servers.retain(|s| only.contains(&s.name));
+    }
+    let results = match driver::block_on(driver::run(&config, &servers)) {
+        Ok(results) => results,
+        Err(e) => {
+            eprintln!("loadtest: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let table = driver::markdown(&config, &results);
+    println!("{table}");
+    if let Some(path) = out {
+        if let Err(e) = std::fs::write(&path, &table) {
+            eprintln!("loadtest: cannot write {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,94 @@
+//! Process set-up shared by the driver and the servers: file-descriptor limit, clock, and
+//! making sure a server never outlives the driver.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the new soft limit.
+pub fn raise_nofile() -> u64 {
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) => {
+            if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+                hard
+            } else {
+                soft
+            }
+        }
+        Err(_) => 0,
+    }
+}
+
+/// Nanoseconds since the Unix epoch (`CLOCK_REALTIME`, the clock of `SO_TIMESTAMPNS`).
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Set-up every server binary runs first: raise the fd limit, die with the parent (SIGKILL on
+/// parent death), and exit after `max_life` whatever happens.
+pub fn server_prelude(max_life: Duration) {
+    raise_nofile();
+    let parent = nix::unistd::getppid();
+    // Best effort: the driver also kills its children explicitly.
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    if nix::unistd::getppid() != parent {
+        // The parent died before the death signal was armed.
+        std::process::exit(2);
+    }
+    std::thread::spawn(move || {
+        std::thread::sleep(max_life);
+        eprintln!("server: lifetime of {max_life:?} over, exiting");
+        std::process::exit(3);
+    });
+}
+
+/// Command-line options common to the servers: `--rate R` (publish continuously at `R`
+/// events/s from the start, default 0 = wait for `/control`), `--count K` (stop after `K`
+/// events, 0 = unlimited), `--max-secs S` (exit after `S` seconds, default 900).
+#[derive(Debug, Clone, Copy)]
+pub struct ServerArgs {
+    /// Initial publishing plan.
+    pub plan: crate::publish::Plan,
+    /// Lifetime bound.
+    pub max_life: Duration,
+}
+
+impl ServerArgs {
+    /// Parses `std::env::args`; exits with a message on a bad flag.
+    pub fn from_env() -> ServerArgs {
+        let mut args = ServerArgs {
+            plan: crate::publish::Plan {
+                rate: 0.0,
+                count: 0,
+            },
+            max_life: Duration::from_secs(900),
+        };
+        let mut it = std::env::args().skip(1);
+        while let Some(flag) = it.next() {
+            let value = it.next().unwrap_or_default();
+            let bad = || -> ! {
+                eprintln!("usage: [--rate EVENTS_PER_S] [--count N] [--max-secs S]; bad {flag}");
+                std::process::exit(64)
+            };
+            match flag.as_str() {
+                "--rate" => args.plan.rate = value.parse().unwrap_or_else(|_| bad()),
+                "--count" => args.plan.count = value.parse().unwrap_or_else(|_| bad()),
+                "--max-secs" => {
+                    args.max_life = Duration::from_secs(value.parse().unwrap_or_else(|_| bad()));
+                }
+                _ => bad(),
+            }
+        }
+        args
+    }
+}
+
+/// Prints the line the driver waits for, `PORT <port>`, and flushes.
+pub fn announce_port(port: u16) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "PORT {port}");
+    let _ = out.flush();
+}
