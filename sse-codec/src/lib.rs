@@ -9,8 +9,9 @@
 //! - [`Event`] is checked when it is built ([`EventType`], [`EventId`]), so [`encode`] cannot
 //!   fail and nothing a value holds can inject a field.
 //! - [`Decoder`] follows the WHATWG HTML "Server-sent events" parsing rules exactly, with a
-//!   browser view ([`Decoder::decode`]) and a raw view ([`Decoder::decode_frame`]) that also
-//!   yields id-only blocks, comments (keep-alives) and `retry` fields. [`Limits`] bound memory.
+//!   browser view ([`Decoder::decode`], or [`Decoder::decode_ref`] without copying) and a raw
+//!   view ([`Decoder::decode_frame`]) that also yields id-only blocks, comments (keep-alives) and
+//!   `retry` fields. [`Limits`] bound memory.
 //! - [`IntoEvent`] is what a producer's `send` accepts: text, [`Event`]s and, with the `json`
 //!   feature, [`Json`] values and `serde_json::Value` (Nex's `%{event: .., data: ..}` form).
 //!
