@@ -34,15 +34,18 @@ for target in $targets; do
     cp seeds/"$target"/* "$corpus"/
     echo "fuzz: $target for ${seconds}s"
     # libFuzzer exits non-zero on a crash and writes the input under fuzz/artifacts/<target>/.
+    log="$work/$target.log"
+    status=0
     "${fuzz[@]}" run "$target" "$corpus" -- \
         -dict=sse.dict \
         -max_total_time="$seconds" \
         -timeout=10 \
         -rss_limit_mb=2048 \
-        -print_final_stats=1 2>&1 | grep -E 'DONE|number_of_executed_units|ERROR|SUMMARY|panicked' || true
-    status="${PIPESTATUS[0]}"
+        -print_final_stats=1 >"$log" 2>&1 || status=$?
+    grep -E 'Done [0-9]+ runs|DONE|number_of_executed_units' "$log" || true
     if [ "$status" -ne 0 ]; then
-        echo "fuzz: $target FAILED (exit $status); see fuzz/artifacts/$target/" >&2
+        tail -n 40 "$log" >&2
+        echo "fuzz: $target FAILED (exit $status); the input is under fuzz/artifacts/$target/" >&2
         exit 1
     fi
 done

@@ -331,6 +331,11 @@ mod tests {
             let (small, _) = ssewire_decode(&chunks(&stream, 64));
             assert!(events > 0, "{name}");
             assert_eq!(events, small, "{name}");
+            // The borrowing and the owned views agree, whatever the reads.
+            let whole = ssewire_decode_owned(&chunks(&stream, stream.len()));
+            assert_eq!(ssewire_decode(&chunks(&stream, 64)), whole, "{name}");
+            assert_eq!(ssewire_decode_owned(&chunks(&stream, 64)), whole, "{name}");
+            assert_eq!(ssewire_decode(&chunks(&stream, 16 * 1024)), whole, "{name}");
         }
     }
 }

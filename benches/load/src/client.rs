@@ -542,7 +542,7 @@ mod tests {
     #[test]
     fn chunked_split_anywhere() {
         let wire: &[u8] = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\
-            11\r\nid: 1\ndata: 1 99\n\n\r\n5;x=y\r\n: ka\n\r\n0\r\n\r\n";
+            12\r\nid: 1\ndata: 1 99\n\n\r\n5;x=y\r\n: ka\n\r\n0\r\n\r\n";
         let (whole, conn) = lines_of(&[wire]);
         assert_eq!(conn.status, 200);
         assert_eq!(conn.state, State::Done);

@@ -114,7 +114,8 @@ pub fn default_servers(dir: &std::path::Path) -> Vec<ServerSpec> {
 }
 
 /// Variants of `load-server-lean` (an experiment sizing the I/O-adapter lever; run them with
-/// `--servers`): `lean-auto`, `futuresio-auto`, `lean-h1`, `futuresio-h1`.
+/// `--servers`): `lean-auto`, `futuresio-auto`, `lean-h1`, `futuresio-h1`; and
+/// `ssewire-smol-local`, the smol server with its executor on the main (reactor) thread.
 pub fn experiment_servers(dir: &std::path::Path) -> Vec<ServerSpec> {
     [
         ("lean-auto", &["--io", "lean"][..]),
@@ -129,6 +130,12 @@ pub fn experiment_servers(dir: &std::path::Path) -> Vec<ServerSpec> {
         path: dir.join("load-server-lean"),
         args: args.iter().map(|a| (*a).to_owned()).collect(),
     })
+    .chain([ServerSpec {
+        name: "ssewire-smol-local".into(),
+        ours: true,
+        path: dir.join("load-server-smol"),
+        args: vec!["--local-executor".into()],
+    }])
     .collect()
 }
 

@@ -46,13 +46,16 @@ pub fn server_prelude(max_life: Duration) {
 
 /// Command-line options common to the servers: `--rate R` (publish continuously at `R`
 /// events/s from the start, default 0 = wait for `/control`), `--count K` (stop after `K`
-/// events, 0 = unlimited), `--max-secs S` (exit after `S` seconds, default 900).
+/// events, 0 = unlimited), `--max-secs S` (exit after `S` seconds, default 900),
+/// `--local-executor` (the smol server only: run tasks on the main thread's executor).
 #[derive(Debug, Clone, Copy)]
 pub struct ServerArgs {
     /// Initial publishing plan.
     pub plan: crate::publish::Plan,
     /// Lifetime bound.
     pub max_life: Duration,
+    /// Run tasks on an executor driven by the main thread (smol server).
+    pub local_executor: bool,
 }
 
 impl ServerArgs {
@@ -64,9 +67,14 @@ impl ServerArgs {
                 count: 0,
             },
             max_life: Duration::from_secs(900),
+            local_executor: false,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
+            if flag == "--local-executor" {
+                args.local_executor = true;
+                continue;
+            }
             let value = it.next().unwrap_or_default();
             let bad = || -> ! {
                 eprintln!("usage: [--rate EVENTS_PER_S] [--count N] [--max-secs S]; bad {flag}");

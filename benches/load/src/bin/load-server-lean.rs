@@ -47,7 +47,7 @@ impl HyperRead for Lean {
             }
             let mut chunk = [0u8; 2048];
             let want = buf.remaining().min(chunk.len());
-            match (&*this.io.get_ref()).read(&mut chunk[..want]) {
+            match this.io.get_ref().read(&mut chunk[..want]) {
                 Ok(n) => {
                     buf.put_slice(&chunk[..n]);
                     return Poll::Ready(Ok(()));
@@ -68,7 +68,7 @@ impl HyperWrite for Lean {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         loop {
-            match (&*this.io.get_ref()).write(buf) {
+            match this.io.get_ref().write(buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     ready!(this.io.poll_writable(cx))?;
                 }
@@ -85,7 +85,7 @@ impl HyperWrite for Lean {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         loop {
-            match (&*this.io.get_ref()).write_vectored(bufs) {
+            match this.io.get_ref().write_vectored(bufs) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     ready!(this.io.poll_writable(cx))?;
                 }

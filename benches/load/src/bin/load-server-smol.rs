@@ -14,39 +14,60 @@ use ssewire_load::sys;
 
 fn main() -> std::io::Result<()> {
     let args = sys::ServerArgs::from_env();
+    // Experiment (`--local-executor`): run the tasks on an executor driven by the main thread,
+    // which also drives the async-io reactor, instead of smol's global executor thread (no
+    // cross-thread wake-ups).
+    let local = args.local_executor;
     sys::server_prelude(args.max_life);
     let hub = Hub::default();
     let publisher = Arc::new(Publisher::default());
-    smol::block_on(async {
-        start(&hub, &publisher, args.plan);
+    let executor = Arc::new(smol::Executor::new());
+    let ex = executor.clone();
+    let main = async move {
+        let on = local.then_some(ex.clone());
+        start(&hub, &publisher, args.plan, on.as_ref());
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        let server = ssewire_smol::serve(addr, move |request: Request| {
-            let (hub, publisher) = (hub.clone(), publisher.clone());
+        let handler = move |request: Request| {
+            let (hub, publisher, on) = (hub.clone(), publisher.clone(), on.clone());
             async move {
                 if request.path() != "/control" {
                     return room_app::handle(hub, request).await;
                 }
                 match Plan::from_query(request.query()) {
                     Some(plan) => {
-                        start(&hub, &publisher, plan);
+                        start(&hub, &publisher, plan, on.as_ref());
                         Response::text("ok\n")
                     }
                     None => Response::status(StatusCode::BAD_REQUEST),
                 }
             }
-        })
-        .await?;
+        };
+        let server = if local {
+            ssewire_smol::serve_on(&ex, addr, ssewire_smol::Config::default(), handler).await?
+        } else {
+            ssewire_smol::serve(addr, handler).await?
+        };
         sys::announce_port(server.local_addr().port());
         server.stopped().await;
         Ok(())
-    })
+    };
+    if local {
+        smol::block_on(executor.run(main))
+    } else {
+        smol::block_on(main)
+    }
 }
 
 /// Supersedes the running plan with `plan`, publishing through the hub.
-fn start(hub: &Hub, publisher: &Arc<Publisher>, plan: Plan) {
+fn start(
+    hub: &Hub,
+    publisher: &Arc<Publisher>,
+    plan: Plan,
+    on: Option<&Arc<smol::Executor<'static>>>,
+) {
     let generation = publisher.supersede();
     let (hub, publisher) = (hub.clone(), publisher.clone());
-    smol::spawn(async move {
+    let task = async move {
         let publish = |_seq, data: String| {
             hub.publish(&Event::new(data));
         };
@@ -54,6 +75,9 @@ fn start(hub: &Hub, publisher: &Arc<Publisher>, plan: Plan) {
             smol::Timer::at(at).await;
         };
         publisher.run(generation, plan, publish, sleep_until).await;
-    })
-    .detach();
+    };
+    match on {
+        Some(executor) => executor.spawn(task).detach(),
+        None => smol::spawn(task).detach(),
+    }
 }
