@@ -575,12 +575,6 @@ async fn serve_connection<R, H, F>(
     F: Future<Output = Response> + Send + 'static,
 {
     let shutdown = guard.0.clone();
-    let mut builder = hyper_util::server::conn::auto::Builder::new(Exec(runtime));
-    builder
-        .http1()
-        .timer(RuntimeTimer::<R>::default())
-        .header_read_timeout(config.header_read_timeout);
-    builder.http2().timer(RuntimeTimer::<R>::default());
     let service_shutdown = shutdown.clone();
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
         let handler = handler.clone();
@@ -597,46 +591,117 @@ async fn serve_connection<R, H, F>(
             Ok::<_, Infallible>(into_http::<R>(response, &config, &shutdown))
         }
     });
+    // HTTP/2 with prior knowledge or HTTP/1.1, told apart by the first bytes. (hyper-util's
+    // automatic builder does this too, but its connection is sized for HTTP/2 even when the
+    // client speaks HTTP/1.1, which costs every idle SSE stream kilobytes.)
+    let sniffed = with_deadline(sniff(conn), R::sleep(config.header_read_timeout)).await;
+    let Some(Ok((conn, prefix, http2))) = sniffed else {
+        drop(guard);
+        return;
+    };
+    let io = conn_io::Io::new(conn, prefix);
     // The connection (and its socket) is gone before the guard says so.
-    {
-        let mut connection =
-            core::pin::pin!(builder.serve_connection(conn_io::Io::new(conn), service));
-        let mut stopping_seen = false;
-        loop {
-            listener!(shutdown.stop => stop);
-            if shutdown.ended.load(Ordering::SeqCst) {
-                // The grace period is over. One more poll ends the HTTP/1.1 streams cleanly
-                // (their bodies now end); a short, bounded flush, then the socket closes, which
-                // ends whatever is left (HTTP/2 streams, a client that does not read).
-                let mut flush = core::pin::pin!(R::sleep(FLUSH_AFTER_END));
-                core::future::poll_fn(|cx| {
-                    if connection.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(());
-                    }
-                    flush.as_mut().poll(cx)
-                })
-                .await;
-                break;
-            }
-            if shutdown.stopping.load(Ordering::SeqCst) && !stopping_seen {
-                // Finish the response in flight, then close (HTTP/2: GOAWAY).
-                connection.as_mut().graceful_shutdown();
-                stopping_seen = true;
-            }
-            let mut stop = core::pin::pin!(stop);
-            let done = core::future::poll_fn(|cx| {
-                if connection.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(true);
-                }
-                stop.as_mut().poll(cx).map(|()| false)
-            })
-            .await;
-            if done {
-                break;
-            }
-        }
+    if http2 {
+        let connection = hyper::server::conn::http2::Builder::new(Exec(runtime))
+            .timer(RuntimeTimer::<R>::default())
+            .serve_connection(io, service);
+        drive::<R, _>(
+            Box::pin(connection),
+            |c| c.get_mut().as_mut().graceful_shutdown(),
+            &shutdown,
+        )
+        .await;
+    } else {
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(RuntimeTimer::<R>::default())
+            .header_read_timeout(config.header_read_timeout)
+            .serve_connection(io, service);
+        drive::<R, _>(
+            core::pin::pin!(connection),
+            |c| c.get_mut().as_mut().graceful_shutdown(),
+            &shutdown,
+        )
+        .await;
     }
     drop(guard);
+}
+
+/// The HTTP/2 connection preface a prior-knowledge client starts with.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Reads the first bytes of a connection, as far as needed to tell whether they are the HTTP/2
+/// preface. Returns the bytes read (to be replayed) and the verdict.
+async fn sniff<C: futures_io::AsyncRead + Unpin>(mut conn: C) -> io::Result<(C, Bytes, bool)> {
+    let mut prefix = [0u8; H2_PREFACE.len()];
+    let mut len = 0;
+    while len < prefix.len() {
+        let n = core::future::poll_fn(|cx| Pin::new(&mut conn).poll_read(cx, &mut prefix[len..]))
+            .await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        len += n;
+        if prefix[..len] != H2_PREFACE[..len] {
+            return Ok((conn, Bytes::copy_from_slice(&prefix[..len]), false));
+        }
+    }
+    Ok((conn, Bytes::copy_from_slice(&prefix), true))
+}
+
+/// `future`, or `None` once `deadline` completes first.
+async fn with_deadline<T>(
+    future: impl Future<Output = T>,
+    deadline: impl Future<Output = ()>,
+) -> Option<T> {
+    let mut future = core::pin::pin!(future);
+    let mut deadline = core::pin::pin!(deadline);
+    core::future::poll_fn(|cx| {
+        if let Poll::Ready(value) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(value));
+        }
+        deadline.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
+
+/// Runs a connection until it ends or the server's shutdown ends it: at `stopping` it finishes
+/// the response in flight (HTTP/2: `GOAWAY`); at `ended` its SSE bodies end (cleanly on
+/// HTTP/1.1), it gets a short, bounded flush, and it is dropped, which closes the socket.
+async fn drive<R: Runtime, C: Future + Unpin>(
+    mut connection: C,
+    mut graceful: impl FnMut(Pin<&mut C>),
+    shutdown: &Shutdown,
+) {
+    let mut stopping_seen = false;
+    loop {
+        listener!(shutdown.stop => stop);
+        if shutdown.ended.load(Ordering::SeqCst) {
+            let mut flush = core::pin::pin!(R::sleep(FLUSH_AFTER_END));
+            core::future::poll_fn(|cx| {
+                if Pin::new(&mut connection).poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+                flush.as_mut().poll(cx)
+            })
+            .await;
+            return;
+        }
+        if shutdown.stopping.load(Ordering::SeqCst) && !stopping_seen {
+            graceful(Pin::new(&mut connection));
+            stopping_seen = true;
+        }
+        let mut stop = core::pin::pin!(stop);
+        let done = core::future::poll_fn(|cx| {
+            if Pin::new(&mut connection).poll(cx).is_ready() {
+                return Poll::Ready(true);
+            }
+            stop.as_mut().poll(cx).map(|()| false)
+        })
+        .await;
+        if done {
+            return;
+        }
+    }
 }
 
 /// Reads a request body of at most `limit` bytes; `None` if it is larger or broken.

@@ -14,6 +14,7 @@ use std::io;
 use std::sync::Mutex;
 use std::task::Wake;
 
+use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 
 /// Most bytes read per call; the stack buffer they pass through.
@@ -24,14 +25,17 @@ pin_project_lite::pin_project! {
     pub(super) struct Io<T> {
         #[pin]
         inner: T,
+        // Bytes already read from `inner` (to tell HTTP/2 from HTTP/1.1), handed to hyper first.
+        prefix: Bytes,
         gate: Arc<ReadGate>,
     }
 }
 
 impl<T> Io<T> {
-    pub(super) fn new(inner: T) -> Self {
+    pub(super) fn new(inner: T, prefix: Bytes) -> Self {
         Io {
             inner,
+            prefix,
             gate: Arc::new(ReadGate {
                 readable: AtomicBool::new(true),
                 task: Mutex::new(None),
@@ -68,6 +72,11 @@ impl<T: AsyncRead> hyper::rt::Read for Io<T> {
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.project();
+        if !this.prefix.is_empty() {
+            let n = this.prefix.len().min(buf.remaining());
+            buf.put_slice(&this.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
         {
             let mut task = this.gate.task.lock().unwrap_or_else(|p| p.into_inner());
             if !task.as_ref().is_some_and(|t| t.will_wake(cx.waker())) {
