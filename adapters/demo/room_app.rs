@@ -1,5 +1,5 @@
 //! The live-room demo, shared by the examples of every adapter (`#[path]`-included): one
-//! [`Hub`](ssewire::Hub) broadcasts to every page, and a page that reconnects gets what it missed.
+//! `ssewire::Hub` broadcasts to every page, and a page that reconnects gets what it missed.
 //!
 //! Routes:
 //! - `GET /`: the room page;
