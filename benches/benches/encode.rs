@@ -69,7 +69,22 @@ fn encode_text(c: &mut Criterion) {
     let mut group = c.benchmark_group("encode_token");
     group.throughput(Throughput::Elements(EVENTS as u64));
     let mut buf = BytesMut::with_capacity(256 * 1024);
+    // `encode_data`: a text event written straight from the payload.
     group.bench_function(BenchmarkId::from_parameter("ssewire"), |b| {
+        b.iter_batched(
+            input,
+            |payloads| {
+                buf.clear();
+                for p in payloads {
+                    ssewire::encode_data(&p, &mut buf);
+                }
+                black_box(buf.len())
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    // Through a checked `Event` (what `send` does).
+    group.bench_function(BenchmarkId::from_parameter("ssewire-event"), |b| {
         b.iter_batched(
             input,
             |payloads| {
@@ -166,7 +181,18 @@ fn encode_json(c: &mut Criterion) {
     let mut group = c.benchmark_group("encode_token_json");
     group.throughput(Throughput::Elements(EVENTS as u64));
     let mut buf = BytesMut::with_capacity(256 * 1024);
+    // `encode_json`: serialized straight into the output buffer.
     group.bench_function(BenchmarkId::from_parameter("ssewire"), |b| {
+        b.iter(|| {
+            buf.clear();
+            for chunk in chunks {
+                ssewire::encode_json(chunk, &mut buf).expect("serializes");
+            }
+            black_box(buf.len())
+        });
+    });
+    // Through a checked `Event` (what `send(Json(..))` does).
+    group.bench_function(BenchmarkId::from_parameter("ssewire-event"), |b| {
         b.iter(|| {
             buf.clear();
             for chunk in chunks {

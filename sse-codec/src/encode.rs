@@ -66,6 +66,70 @@ pub fn encode(event: &Event, buf: &mut impl BufMut) {
     }
 }
 
+/// Writes a message event carrying `data`, straight from a `&str`: the same bytes as
+/// `encode(&Event::new(data), buf)`, without building an [`Event`] (no allocation).
+///
+/// Every line break (LF, CRLF, lone CR) starts a new `data:` line, so nothing in `data` can inject
+/// a field.
+///
+/// # Examples
+///
+/// ```
+/// let mut buf = bytes::BytesMut::new();
+/// ssewire::encode_data("one\r\ntwo", &mut buf);
+/// assert_eq!(buf, "data: one\ndata: two\n\n");
+/// ```
+pub fn encode_data(data: &str, buf: &mut impl BufMut) {
+    let mut rest = data.as_bytes();
+    while let Some(i) = memchr::memchr2(b'\r', b'\n', rest) {
+        put_field(buf, b"data:", &rest[..i]);
+        // A CR followed by LF is one line break.
+        let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
+            2
+        } else {
+            1
+        };
+        rest = &rest[i + skip..];
+    }
+    put_field(buf, b"data:", rest);
+    buf.put_u8(b'\n');
+}
+
+/// Writes a message event whose data is `value` as compact JSON, serialized straight into `buf`
+/// (with `std`; without it through one temporary buffer).
+///
+/// # Errors
+///
+/// [`Error::Json`](crate::Error::Json) if serialization fails; `buf` is then left as it was.
+///
+/// # Examples
+///
+/// ```
+/// let mut buf = bytes::BytesMut::new();
+/// ssewire::encode_json(&serde_json::json!({"id": 1, "status": "ok"}), &mut buf)?;
+/// assert_eq!(buf, "data: {\"id\":1,\"status\":\"ok\"}\n\n");
+/// # Ok::<(), ssewire::Error>(())
+/// ```
+#[cfg(feature = "json")]
+pub fn encode_json<T: serde::Serialize + ?Sized>(
+    value: &T,
+    buf: &mut bytes::BytesMut,
+) -> Result<(), crate::Error> {
+    let start = buf.len();
+    buf.put_slice(b"data: ");
+    // Compact JSON never contains a raw line break: one data line.
+    #[cfg(feature = "std")]
+    let written = serde_json::to_writer(bytes::BufMut::writer(&mut *buf), value);
+    #[cfg(not(feature = "std"))]
+    let written = serde_json::to_vec(value).map(|json| buf.put_slice(&json));
+    if let Err(e) = written {
+        buf.truncate(start);
+        return Err(crate::Error::Json(e));
+    }
+    buf.put_slice(b"\n\n");
+    Ok(())
+}
+
 /// The exact number of bytes [`encode`] writes for `event`.
 ///
 /// # Examples

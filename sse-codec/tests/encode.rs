@@ -441,3 +441,42 @@ mod json {
         assert_eq!(back, value);
     }
 }
+
+mod fast_paths {
+    use bytes::BytesMut;
+    use proptest::prelude::*;
+    use ssewire::{Event, encode, encode_data};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// `encode_data` writes exactly what encoding an `Event` with that data writes.
+        #[test]
+        fn encode_data_matches_encode(data in "[a-z \r\n:é]{0,40}") {
+            let (mut fast, mut slow) = (BytesMut::new(), BytesMut::new());
+            encode_data(&data, &mut fast);
+            encode(&Event::new(data.as_str()), &mut slow);
+            prop_assert_eq!(fast, slow);
+        }
+    }
+
+    #[cfg(feature = "json")]
+    #[test]
+    fn encode_json_matches_event_json_and_leaves_the_buffer_on_error() {
+        let value = serde_json::json!({"id": 1, "text": "a\nb", "list": [1, 2]});
+        let mut fast = BytesMut::from(&b"before"[..]);
+        ssewire::encode_json(&value, &mut fast).unwrap();
+        let mut slow = BytesMut::from(&b"before"[..]);
+        encode(&Event::json(&value).unwrap(), &mut slow);
+        assert_eq!(fast, slow);
+
+        // A map with non-string keys cannot be JSON.
+        let bad: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        let mut buf = BytesMut::from(&b"kept"[..]);
+        assert!(matches!(
+            ssewire::encode_json(&bad, &mut buf),
+            Err(ssewire::Error::Json(_))
+        ));
+        assert_eq!(buf, "kept");
+    }
+}
