@@ -1,4 +1,5 @@
-//! Split invariance: any chunking yields exactly the one-shot items, in both views.
+//! Split invariance: any chunking yields exactly the one-shot items, in all three views
+//! (`decode`, `decode_frame`, and `decode_ref`, which must also agree with `decode`).
 //!
 //! Byte 0: limits and policy (bits 0-4, see `common::limits`). Byte 1: number of split steps
 //! `n` (255: one byte at a time), then `n` step bytes (each the length of the next chunk, 0 for
@@ -55,5 +56,42 @@ fuzz_target!(|input: &[u8]| {
         let whole = run(stream, &[], *cfg, frames);
         let split = run(stream, &cuts, *cfg, frames);
         assert_eq!(whole, split, "frames view: {frames}, cuts: {cuts:?}");
+        if !frames {
+            // The borrowing view gives the owned view's events, in one shot and in chunks.
+            let want = common::seen(&whole.0);
+            for cuts in [&[][..], &cuts[..]] {
+                let got = run_ref(stream, cuts, *cfg);
+                assert_eq!(got.0, want, "decode_ref, cuts: {cuts:?}");
+                assert_eq!(
+                    (&got.1, got.2),
+                    (&whole.1, whole.2),
+                    "decode_ref state, cuts: {cuts:?}"
+                );
+            }
+        }
     }
 });
+
+fn run_ref(
+    stream: &[u8],
+    cuts: &[usize],
+    cfg: u8,
+) -> (
+    Vec<Result<common::Seen, String>>,
+    String,
+    Option<std::time::Duration>,
+) {
+    let mut decoder = Decoder::with_limits(common::limits(cfg));
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let mut at = 0;
+    for &cut in cuts {
+        buf.extend_from_slice(&stream[at..cut]);
+        at = cut;
+        common::drain_ref(&mut decoder, &mut buf, &mut out);
+    }
+    buf.extend_from_slice(&stream[at..]);
+    common::drain_ref(&mut decoder, &mut buf, &mut out);
+    decoder.finish(&mut buf);
+    (out, decoder.last_event_id().to_owned(), decoder.retry())
+}

@@ -1,6 +1,7 @@
 //! Arbitrary JSON values through the Nex conversions (`IntoEvent` for `serde_json::Value`,
 //! `Json<T>`) → encode → decode: the data parses back to the same value, and a custom-event
-//! object (one with an `"event"` key) gives back its fields.
+//! object (one with an `"event"` key) gives back its fields. `encode_json` writes what the
+//! `Event` path writes.
 #![no_main]
 
 use std::time::Duration;
@@ -9,7 +10,7 @@ use arbitrary::{Result, Unstructured};
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Number, Value};
-use ssewire::{Decoder, Event, Frame, IntoEvent, Json, encode};
+use ssewire::{Decoder, Event, Frame, IntoEvent, Json, encode, encode_json};
 
 const KEYS: [&str; 7] = ["event", "data", "id", "retry", "comment", "choices", "x"];
 
@@ -161,6 +162,10 @@ fuzz_target!(|data: &[u8]| {
             // `Json<T>` and `Event::json` agree with the `Value` conversion.
             assert_eq!(Json(&v).into_event().expect("serializes"), event);
             assert_eq!(Event::json(&v).expect("serializes"), event);
+            // `encode_json` writes the same bytes straight into the buffer, after what it holds.
+            let mut direct = BytesMut::from(&b"x"[..]);
+            encode_json(&v, &mut direct).expect("serializes");
+            assert_eq!(&direct[1..], &event.to_bytes()[..]);
             assert!(!event.data().contains('\n'), "compact JSON is one line");
             let (browser, frames) = wire_roundtrip(&event);
             let browser = browser.expect("a JSON event has data");

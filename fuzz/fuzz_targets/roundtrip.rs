@@ -1,7 +1,7 @@
 //! Arbitrary events through the public constructors → encode → decode_frame → the same event.
 //!
-//! Invalid names and ids must be refused with an error (never a panic, never sanitised), and
-//! `encoded_len` must be exact.
+//! Invalid names and ids must be refused with an error (never a panic, never sanitised),
+//! `encoded_len` must be exact, and `encode_data` must write what the `Event` path writes.
 #![no_main]
 
 use std::time::Duration;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use ssewire::{Decoder, Event, Frame, encode, encoded_len};
+use ssewire::{Decoder, Event, Frame, encode, encode_data, encoded_len};
 
 #[derive(Debug, Arbitrary)]
 struct Spec {
@@ -142,6 +142,16 @@ fuzz_target!(|input: Input| {
         let bytes = &wire[before..];
         assert_eq!(bytes.len(), encoded_len(&event), "encoded_len of {event:?}");
         assert_eq!(event.to_bytes(), bytes);
+        // `encode_data` writes exactly what `encode(&Event::new(data))` writes.
+        if let Some(data) = &spec.data {
+            let mut direct = BytesMut::new();
+            encode_data(data, &mut direct);
+            assert_eq!(
+                direct,
+                Event::new(data.as_str()).to_bytes(),
+                "encode_data({data:?})"
+            );
+        }
         // Each encoded event ends in a blank line: once its bytes are in, all its frames are out.
         buf.extend_from_slice(bytes);
         let mut frames = Vec::new();

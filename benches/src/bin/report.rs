@@ -190,11 +190,11 @@ fn main() {
     for peer in ENCODE_PEERS {
         let _ = write!(md, " vs {peer} |");
     }
-    md.push_str(" vs best peer |\n|---|---:|");
+    md.push_str(" vs best peer | `Event` + `encode` vs best peer |\n|---|---:|");
     for _ in ENCODE_PEERS {
         md.push_str("---:|");
     }
-    md.push_str("---:|\n");
+    md.push_str("---:|---:|\n");
     for (group, label) in ENCODE_GROUPS {
         let Some(ours) = get(group, "ssewire") else {
             continue;
@@ -212,11 +212,20 @@ fn main() {
             .fold(None, |acc: Option<f64>, r| {
                 Some(acc.map_or(r, |a| a.min(r)))
             });
+        // Building an `Event` and encoding it, against the same best peer.
+        let event_path = get(group, "ssewire-event").and_then(|event| {
+            let best_peer = ENCODE_PEERS
+                .iter()
+                .filter(|&&p| p != "format")
+                .filter_map(|&p| get(group, p))
+                .min_by(|a, b| a.ns.total_cmp(&b.ns))?;
+            Some(ratio(event, best_peer))
+        });
         let _ = write!(md, "| {label} | {:.2} |", ours.rate() / 1e6);
         for (_, r) in &peers {
             let _ = write!(md, " {} |", fmt_ratio(*r));
         }
-        let _ = writeln!(md, " **{}** |", fmt_ratio(best));
+        let _ = writeln!(md, " **{}** | {} |", fmt_ratio(best), fmt_ratio(event_path));
         if label == "text" {
             if let Some(r) = peers.iter().find(|p| p.0 == "russe").and_then(|p| p.1) {
                 checks.push((format!("encode token ≥ 2.5× russe ({r:.2}×)"), r >= 2.5));

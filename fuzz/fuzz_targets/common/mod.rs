@@ -28,6 +28,67 @@ pub enum Item {
     Err(String),
 }
 
+/// A browser-view event as (data, type, id): what `decode` and `decode_ref` must agree on.
+pub type Seen = (String, String, Option<String>);
+
+/// The browser view through `decode_ref` (events borrow the buffer), in the comparable form
+/// `(data, type, id)`, errors as their message. Checks the same buffering contract.
+pub fn drain_ref(decoder: &mut Decoder, buf: &mut BytesMut, out: &mut Vec<Result<Seen, String>>) {
+    let limits = *decoder.limits();
+    let max_line = limits.max_line.max(8);
+    // `decode_ref` consumes an event's bytes on the next call, so progress is not visible in
+    // `buf` at once: bound the number of items instead.
+    let mut budget = buf.len() + 2;
+    loop {
+        let item = match decoder.decode_ref(buf) {
+            Ok(None) => None,
+            Ok(Some(event)) => {
+                assert!(!event.data().contains('\r'));
+                Some(Ok((
+                    event.data().to_owned(),
+                    event.event_type().to_owned(),
+                    event.id().map(str::to_owned),
+                )))
+            }
+            Err(e) => Some(Err(e.to_string())),
+        };
+        assert!(decoder.buffered() <= limits.max_event);
+        match item {
+            None => {
+                assert!(
+                    buf.len() <= max_line,
+                    "decode_ref: caller buffer holds {} bytes after Ok(None), max_line {}",
+                    buf.len(),
+                    max_line
+                );
+                return;
+            }
+            Some(item) => {
+                budget = budget
+                    .checked_sub(1)
+                    .expect("decode_ref yields without consuming input");
+                out.push(item);
+            }
+        }
+    }
+}
+
+/// The browser events of `items` in the form [`drain_ref`] gives.
+pub fn seen(items: &[Item]) -> Vec<Result<Seen, String>> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Event(e) => Some(Ok((
+                e.data().to_owned(),
+                e.event_type().to_owned(),
+                e.id().map(str::to_owned),
+            ))),
+            Item::Err(e) => Some(Err(e.clone())),
+            Item::Frame(_) => None,
+        })
+        .collect()
+}
+
 /// Calls the chosen view until it returns `Ok(None)`, collecting what it yields, and checks the
 /// buffering contract after the final `Ok(None)`.
 pub fn drain(decoder: &mut Decoder, buf: &mut BytesMut, frames: bool, out: &mut Vec<Item>) {
