@@ -163,6 +163,10 @@ pub struct Decoder {
     /// The event the last [`Decoder::decode_ref`] call borrowed from, when it took the general
     /// path.
     held: Option<Event>,
+    /// Fast-path attempts in a row that found no whole event.
+    fast_misses: u32,
+    /// Fast-path attempts skipped since the misses piled up.
+    fast_skipped: u32,
     /// The last valid reconnection time, in milliseconds.
     retry: Option<u64>,
 }
@@ -240,6 +244,7 @@ impl Decoder {
     ///
     /// [`Error::LineTooLong`] or [`Error::EventTooLarge`] under [`Overflow::Error`]; the event is
     /// dropped and decoding can go on.
+    #[inline]
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
         self.settle(buf);
         self.decode_owned(buf)
@@ -306,10 +311,12 @@ impl Decoder {
         buf: &'a mut BytesMut,
     ) -> Result<Option<EventRef<'a>>, Error> {
         self.settle(buf);
-        if self.is_between_events() {
+        if self.is_between_events() && self.try_fast_path() {
             if let Some(found) = self.scan_whole_event(buf) {
+                self.fast_misses = 0;
                 return Ok(Some(self.event_ref(found, buf)));
             }
+            self.fast_misses = self.fast_misses.saturating_add(1);
         }
         self.held = self.decode_owned(buf)?;
         Ok(self.held.as_ref().map(|event| EventRef {
@@ -317,6 +324,19 @@ impl Decoder {
             event: event.event().unwrap_or(""),
             id: event.id().unwrap_or(""),
         }))
+    }
+
+    /// Whether to look for a whole event first. When events keep arriving split across reads
+    /// (small reads), that look mostly finds none and the general path reads the same bytes
+    /// again; then it is tried only now and then, so small reads cost no more than
+    /// [`decode`](Decoder::decode).
+    #[inline]
+    fn try_fast_path(&mut self) -> bool {
+        if self.fast_misses < 4 {
+            return true;
+        }
+        self.fast_skipped = self.fast_skipped.wrapping_add(1);
+        self.fast_skipped % 16 == 0
     }
 
     /// No block is in progress: the next bytes start a line of a new block.
@@ -574,6 +594,7 @@ impl Decoder {
     }
 
     /// The one state machine behind both views.
+    #[inline]
     fn next_frame(&mut self, buf: &mut BytesMut, comments: bool) -> Result<Option<Frame>, Error> {
         if !self.past_bom {
             // "UTF-8 decode" strips one leading BOM; its bytes may arrive one at a time.
@@ -663,6 +684,7 @@ impl Decoder {
     }
 
     /// No line break in `buf`: bound what a partial line may hold.
+    #[inline]
     fn partial_line(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Error> {
         match self.skip {
             Skip::Line => {}
@@ -703,6 +725,7 @@ impl Decoder {
     }
 
     /// Processes the complete, non-empty line `buf[..end]` followed by `eol` line-break bytes.
+    #[inline]
     fn line(
         &mut self,
         buf: &mut BytesMut,
@@ -771,6 +794,7 @@ impl Decoder {
     }
 
     /// "Append the field value to the data buffer, then append a single U+000A LINE FEED."
+    #[inline]
     fn data_line(
         &mut self,
         buf: &mut BytesMut,
@@ -822,6 +846,7 @@ impl Decoder {
     }
 
     /// A blank line: ends the block.
+    #[inline]
     fn dispatch(&mut self) -> Option<Frame> {
         // "Set the last event ID string of the event source to the value of the last event ID
         // buffer."
