@@ -6,7 +6,7 @@ use core::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::text::Text;
+use crate::text::{Text, utf8};
 use crate::{Error, Event, EventId, EventType};
 
 /// Bounds on what a decoder buffers for a peer, checked before any buffer grows.
@@ -356,7 +356,7 @@ impl Decoder {
     fn event_ref<'a>(&'a mut self, found: FastEvent, buf: &'a BytesMut) -> EventRef<'a> {
         let bytes: &'a [u8] = buf;
         let checked = |range: Option<(usize, usize)>| {
-            range.map(|(s, e)| core::str::from_utf8(&bytes[s..e]).map_err(|_| &bytes[s..e]))
+            range.map(|(s, e)| utf8(&bytes[s..e]).map_err(|()| &bytes[s..e]))
         };
         let event = checked(found.event);
         if let Some(Err(invalid)) = event {
@@ -372,7 +372,7 @@ impl Decoder {
         }
         self.consume = found.end;
         let line = match found.data {
-            FastData::Line((s, e)) => match core::str::from_utf8(&bytes[s..e]) {
+            FastData::Line((s, e)) => match utf8(&bytes[s..e]) {
                 Ok(line) => Some(line),
                 Err(_) => {
                     self.joined = String::from_utf8_lossy(&bytes[s..e]).into_owned();

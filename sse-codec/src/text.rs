@@ -25,7 +25,7 @@ impl Text {
     /// Text from bytes that may not be UTF-8: shared when valid, otherwise copied with every
     /// invalid sequence replaced by U+FFFD (WHATWG "UTF-8 decode", which never fails).
     pub(crate) fn from_utf8_lossy(bytes: Bytes) -> Self {
-        match core::str::from_utf8(&bytes) {
+        match utf8(&bytes) {
             Ok(_) => Text { bytes },
             Err(_) => Text::from(String::from_utf8_lossy(&bytes).into_owned()),
         }
@@ -34,7 +34,7 @@ impl Text {
     /// The text.
     pub(crate) fn as_str(&self) -> &str {
         // The invariant makes the error branch unreachable; an empty string keeps this panic-free.
-        core::str::from_utf8(&self.bytes).unwrap_or_default()
+        utf8(&self.bytes).unwrap_or_default()
     }
 
     /// The underlying bytes (valid UTF-8).
@@ -81,6 +81,18 @@ impl From<Cow<'_, str>> for Text {
 impl core::fmt::Debug for Text {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         core::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// `bytes` as text if it is valid UTF-8: SIMD-checked when long, the standard check when short
+/// (where setting up SIMD costs more than it saves).
+#[inline]
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, ()> {
+    const SIMD_MIN_LEN: usize = 256;
+    if bytes.len() >= SIMD_MIN_LEN {
+        simdutf8::basic::from_utf8(bytes).map_err(drop)
+    } else {
+        core::str::from_utf8(bytes).map_err(drop)
     }
 }
 
