@@ -74,13 +74,17 @@ fn chat_stream<R: Runtime>(request: &Request) -> Response {
 fn chat_fragment(request: &Request) -> Response {
     let message = request.query_param("message").unwrap_or_default();
     let query: String = url_encode(&message);
+    // No whitespace between the tags: the bubbles keep line breaks (`pre-wrap`).
     Response::html(format!(
-        r#"<div class="bubble user">{user}</div>
-<div class="bubble ai" hx-ext="sse" sse-connect="/api/chat_stream?html=1&amp;message={query}" sse-close="done">
-  <span class="status" sse-swap="thinking">…</span>
-  <span class="reply" id="htmx-reply" sse-swap="message" hx-swap="beforeend"></span>
-</div>"#,
+        concat!(
+            r#"<div class="bubble user">{user}</div>"#,
+            r#"<div class="bubble ai" hx-ext="sse" sse-connect="/api/chat_stream?html=1&amp;message={query}" sse-close="done">"#,
+            r#"<span class="status" sse-swap="thinking">…</span>"#,
+            r#"<span class="reply" id="htmx-reply" sse-swap="message" hx-swap="beforeend"></span>"#,
+            r#"</div>"#,
+        ),
         user = message.chars().map(escape_html).collect::<String>(),
+        query = query,
     ))
 }
 
