@@ -82,9 +82,9 @@ pub use body::{SseBody, sse_headers};
 pub use bridge::{EventStream, ProducerOutput, SendError, Sender, stream};
 pub use convert::IntoEvent;
 pub use decode::{Decoder, EventRef, Frame, Limits, Overflow};
-pub use encode::{encode, encode_data, encoded_len};
 #[cfg(feature = "json")]
 pub use encode::encode_json;
+pub use encode::{encode, encode_data, encoded_len};
 pub use error::Error;
 pub use event::{Event, EventId, EventType};
 #[cfg(feature = "hub")]
