@@ -11,34 +11,9 @@
 // Environment: SSEWIRE_NODE_MODULES (default: the repository's node_modules), SSEWIRE_CHROMIUM
 // (default /usr/bin/chromium), SSEWIRE_BROWSER_TIMEOUT_MS (default 90000).
 
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { baseUrl, check, finish, launch } from './harness.mjs';
 
-const base = process.argv[2];
-if (!base || !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(base)) {
-  console.error('usage: node demo.mjs http://127.0.0.1:PORT (loopback only)');
-  process.exit(2);
-}
-const here = path.dirname(fileURLToPath(import.meta.url));
-const nodeModules = process.env.SSEWIRE_NODE_MODULES || path.resolve(here, '../../../node_modules');
-const require = createRequire(import.meta.url);
-const { chromium } = require(path.join(nodeModules, 'playwright-core'));
-const executablePath = process.env.SSEWIRE_CHROMIUM || '/usr/bin/chromium';
-const timeoutMs = Number(process.env.SSEWIRE_BROWSER_TIMEOUT_MS || 90000);
-
-let browser;
-const results = [];
-function check(name, ok, detail = '') {
-  results.push({ name, ok });
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
-}
-
-const watchdog = setTimeout(async () => {
-  console.log(`FAIL browser test timed out after ${timeoutMs} ms`);
-  try { await browser?.close(); } catch { /* exiting anyway */ }
-  process.exit(3);
-}, timeoutMs);
+const base = baseUrl('demo.mjs');
 
 // Waits for `predicate(arg)` in the page; returns true, or false (recording why) on timeout.
 async function waitFor(page, name, predicate, arg, describe, timeout = 15000) {
@@ -161,22 +136,8 @@ async function counter(page) {
   check('counter: stopped after three connections', state.includes('stopped after 3 connections'), JSON.stringify(state));
 }
 
-let failure;
 try {
-  browser = await chromium.launch({
-    executablePath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-    timeout: 30000,
-  });
+  const browser = await launch();
   const page = await browser.newPage();
   page.setDefaultTimeout(15000);
   page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
@@ -197,14 +158,6 @@ try {
     }
   }
 } catch (e) {
-  failure = e;
   check('launch Chromium', false, e.stack || String(e));
-} finally {
-  try { await browser?.close(); } catch { /* already gone */ }
-  clearTimeout(watchdog);
 }
-
-const passed = results.filter((r) => r.ok).length;
-const failed = results.length - passed;
-console.log(`browser test (${base}): ${passed} checks passed, ${failed} failed`);
-process.exit(failed === 0 && !failure && passed > 0 ? 0 : 1);
+await finish(`browser test (${base})`);

@@ -8,34 +8,9 @@
 // in order, replayed from Last-Event-ID.
 // Exits 0 when every check passed, 1 when one failed, 2 on bad usage, 3 on timeout.
 
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { baseUrl, check, finish, launch } from './harness.mjs';
 
-const base = process.argv[2];
-if (!base || !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(base)) {
-  console.error('usage: node room.mjs http://127.0.0.1:PORT (loopback only)');
-  process.exit(2);
-}
-const here = path.dirname(fileURLToPath(import.meta.url));
-const nodeModules = process.env.SSEWIRE_NODE_MODULES || path.resolve(here, '../../../node_modules');
-const require = createRequire(import.meta.url);
-const { chromium } = require(path.join(nodeModules, 'playwright-core'));
-const executablePath = process.env.SSEWIRE_CHROMIUM || '/usr/bin/chromium';
-const timeoutMs = Number(process.env.SSEWIRE_BROWSER_TIMEOUT_MS || 90000);
-
-let browser;
-const results = [];
-function check(name, ok, detail = '') {
-  results.push({ name, ok });
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` — ${detail}` : ''}`);
-}
-const watchdog = setTimeout(async () => {
-  console.log(`FAIL browser test timed out after ${timeoutMs} ms`);
-  try { await browser?.close(); } catch { /* exiting anyway */ }
-  process.exit(3);
-}, timeoutMs);
-
+const base = baseUrl('room.mjs');
 const texts = (page) => page.$$eval('#messages li .text', (items) => items.map((i) => i.textContent));
 const say = (text) => fetch(`${base}/say`, { method: 'POST', body: new URLSearchParams({ name: 'node', text }) });
 
@@ -53,11 +28,7 @@ async function waitForTexts(page, label, wanted) {
 }
 
 try {
-  browser = await chromium.launch({
-    executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic'],
-  });
+  const browser = await launch();
   const context = await browser.newContext();
   const [a, b] = [await context.newPage(), await context.newPage()];
   for (const page of [a, b]) {
@@ -95,12 +66,5 @@ try {
   }
 } catch (e) {
   check('room test: no exception', false, e.stack || String(e));
-} finally {
-  try { await browser?.close(); } catch { /* already gone */ }
-  clearTimeout(watchdog);
 }
-
-const passed = results.filter((r) => r.ok).length;
-const failed = results.length - passed;
-console.log(`room browser test (${base}): ${passed} checks passed, ${failed} failed`);
-process.exit(failed === 0 && passed > 0 ? 0 : 1);
+await finish(`room browser test (${base})`);
