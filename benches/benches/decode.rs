@@ -11,7 +11,6 @@
 use std::hint::black_box;
 use std::io;
 use std::pin::pin;
-use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use criterion::{
@@ -173,17 +172,9 @@ fn decode(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(20)
-        .configure_from_args()
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = ssewire_benches::criterion_config();
     targets = decode
 }
 criterion_main!(benches);

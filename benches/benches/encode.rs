@@ -14,7 +14,6 @@
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::pin::pin;
-use std::time::Duration;
 
 use bytes::BytesMut;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -267,17 +266,9 @@ fn encode_json(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(20)
-        .configure_from_args()
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = ssewire_benches::criterion_config();
     targets = encode_text, encode_json
 }
 criterion_main!(benches);

@@ -279,6 +279,16 @@ pub fn chunks(stream: &Bytes, size: usize) -> Vec<Bytes> {
 ///
 /// # Panics
 ///
+/// The criterion settings every bench group uses: short warm-up and measurement, so a full run
+/// of all decoders and encoders stays within a few minutes on 2 cores.
+pub fn criterion_config() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(2))
+        .sample_size(20)
+        .configure_from_args()
+}
+
 /// If the decoder reports an error (no corpus goes over the default limits).
 pub fn ssewire_decode(pieces: &[Bytes]) -> (usize, usize) {
     let mut decoder = ssewire::Decoder::new();

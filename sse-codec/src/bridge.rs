@@ -266,10 +266,8 @@ where
             if producer.poll(cx).is_ready() {
                 this.producer.set(None);
             }
-            if let Some(frame) = take_slot(this.shared) {
-                return Poll::Ready(Some(frame));
-            }
         }
+        // One lock decides: the frame the producer just sent, the end, or waiting.
         let mut state = this.shared.lock();
         if let Some(frame) = state.slot.take() {
             wake_all(&mut state.waiting);

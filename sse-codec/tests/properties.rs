@@ -127,42 +127,40 @@ fn decode_chunks(chunks: &[&[u8]]) -> Outcome {
 
 /// [`decode_chunks`] through the zero-copy view, `Decoder::decode_ref`.
 fn decode_chunks_borrowed(chunks: &[&[u8]]) -> Outcome {
-    let mut decoder = Decoder::new();
-    let mut buf = BytesMut::new();
-    let mut events = Vec::new();
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        while let Some(e) = decoder
-            .decode_ref(&mut buf)
-            .expect("default limits are not hit")
-        {
-            let ty = e.to_event().event().map(str::to_owned);
-            events.push((ty, e.data().to_owned(), e.id().map(str::to_owned)));
-        }
-    }
-    decoder.finish(&mut buf);
-    Outcome {
-        events,
-        retry: decoder.retry().map(|d| d.as_millis() as u64),
-        last_id: decoder.last_event_id().to_owned(),
-    }
+    decode_chunks_with(chunks, |decoder, buf| {
+        let e = decoder
+            .decode_ref(buf)
+            .expect("default limits are not hit")?;
+        let ty = e.to_event().event().map(str::to_owned);
+        Some((ty, e.data().to_owned(), e.id().map(str::to_owned)))
+    })
 }
 
+/// [`decode_chunks`] through the owned view, `Decoder::decode`.
 fn decode_chunks_owned(chunks: &[&[u8]]) -> Outcome {
+    decode_chunks_with(chunks, |decoder, buf| {
+        let e = decoder.decode(buf).expect("default limits are not hit")?;
+        Some((
+            e.event().map(str::to_owned),
+            e.data().to_owned(),
+            e.id().map(str::to_owned),
+        ))
+    })
+}
+
+/// Feeds `chunks` one after another, taking every event `next` yields after each, then ends the
+/// stream.
+fn decode_chunks_with(
+    chunks: &[&[u8]],
+    mut next: impl FnMut(&mut Decoder, &mut BytesMut) -> Option<Dispatched>,
+) -> Outcome {
     let mut decoder = Decoder::new();
     let mut buf = BytesMut::new();
     let mut events = Vec::new();
     for chunk in chunks {
         buf.extend_from_slice(chunk);
-        while let Some(e) = decoder
-            .decode(&mut buf)
-            .expect("default limits are not hit")
-        {
-            events.push((
-                e.event().map(str::to_owned),
-                e.data().to_owned(),
-                e.id().map(str::to_owned),
-            ));
+        while let Some(event) = next(&mut decoder, &mut buf) {
+            events.push(event);
         }
     }
     decoder.finish(&mut buf);

@@ -165,31 +165,33 @@ fn run(chunks: &[&[u8]]) -> Outcome {
 
 /// [`run`] through the zero-copy view, `Decoder::decode_ref`.
 fn run_borrowed(chunks: &[&[u8]]) -> Outcome {
-    let mut decoder = Decoder::new();
-    let mut buf = BytesMut::new();
-    let mut events = Vec::new();
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        while let Some(event) = decoder.decode_ref(&mut buf).expect("no limit is hit") {
-            events.push(got(&event.to_event()));
-        }
-    }
-    decoder.finish(&mut buf);
-    Outcome {
-        events,
-        retry: decoder.retry().map(millis),
-        last_id: decoder.last_event_id().to_owned(),
-    }
+    run_with(chunks, |decoder, buf| {
+        let event = decoder.decode_ref(buf).expect("no limit is hit")?;
+        Some(got(&event.to_event()))
+    })
 }
 
+/// [`run`] through the owned view, `Decoder::decode`.
 fn run_owned(chunks: &[&[u8]]) -> Outcome {
+    run_with(chunks, |decoder, buf| {
+        let event = decoder.decode(buf).expect("no limit is hit")?;
+        Some(got(&event))
+    })
+}
+
+/// Feeds `chunks` one after another into one buffer, taking every event `next` yields after
+/// each, then ends the stream.
+fn run_with(
+    chunks: &[&[u8]],
+    mut next: impl FnMut(&mut Decoder, &mut BytesMut) -> Option<Got>,
+) -> Outcome {
     let mut decoder = Decoder::new();
     let mut buf = BytesMut::new();
     let mut events = Vec::new();
     for chunk in chunks {
         buf.extend_from_slice(chunk);
-        while let Some(event) = decoder.decode(&mut buf).expect("no limit is hit") {
-            events.push(got(&event));
+        while let Some(event) = next(&mut decoder, &mut buf) {
+            events.push(event);
         }
     }
     decoder.finish(&mut buf);
