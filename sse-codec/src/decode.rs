@@ -735,7 +735,7 @@ impl Decoder {
     ) -> Result<Option<Frame>, Error> {
         // The common case first: `data:` recognised by its first byte.
         if buf[0] == b'd' && end >= 5 && &buf[..5] == b"data:" {
-            let start = if end > 5 && buf[5] == b' ' { 6 } else { 5 };
+            let start = value_start(&buf[..end], 5);
             return self.data_line(buf, start, end, eol);
         }
         // "If the line starts with a U+003A COLON character (:): ignore the line." (a comment)
@@ -744,7 +744,7 @@ impl Decoder {
                 buf.advance(end + eol);
                 return Ok(None);
             }
-            let start = if end > 1 && buf[1] == b' ' { 2 } else { 1 };
+            let start = value_start(&buf[..end], 1);
             let text = String::from_utf8_lossy(&buf[start..end]).into_owned();
             buf.advance(end + eol);
             return Ok(Some(Frame::Comment(text)));
@@ -753,8 +753,7 @@ impl Decoder {
         // after it, with one leading space removed. Otherwise the whole line is the field name
         // and the value is empty."
         let (name_end, start) = match memchr::memchr(b':', &buf[..end]) {
-            Some(c) if c + 1 < end && buf[c + 1] == b' ' => (c, c + 2),
-            Some(c) => (c, c + 1),
+            Some(c) => (c, value_start(&buf[..end], c + 1)),
             None => (end, end),
         };
         match &buf[..name_end] {
