@@ -1,6 +1,7 @@
 //! Raw bytes into the decoder: never a panic, and memory stays within `Limits`.
 //!
-//! Byte 0: limits and policy (bits 0-4, see `common::limits`), view (bit 5: raw frames).
+//! Byte 0: limits and policy (bits 0-4, see `common::limits`), view (bits 5-6: `decode`, raw
+//! frames, `decode_ref`, `decode_each`).
 //! Byte 1: chunk size (0: the whole input at once). The rest: the stream.
 #![no_main]
 
@@ -15,7 +16,7 @@ fuzz_target!(|input: &[u8]| {
         return;
     };
     let limits = common::limits(*cfg);
-    let frames = cfg & 0x20 != 0;
+    let view = (cfg >> 5) & 3;
     let chunk = if *chunk == 0 {
         stream.len().max(1)
     } else {
@@ -25,12 +26,16 @@ fuzz_target!(|input: &[u8]| {
     let mut buf = BytesMut::new();
     // Two streams through one decoder: `finish` readies it for a reconnection.
     for _ in 0..2 {
-        let mut out = Vec::new();
+        let (mut items, mut seen) = (Vec::new(), Vec::new());
         for piece in stream.chunks(chunk) {
             buf.extend_from_slice(piece);
-            common::drain(&mut decoder, &mut buf, frames, &mut out);
+            match view {
+                0 | 1 => common::drain(&mut decoder, &mut buf, view == 1, &mut items),
+                2 => common::drain_ref(&mut decoder, &mut buf, &mut seen),
+                _ => common::drain_each(&mut decoder, &mut buf, &mut seen),
+            }
         }
-        assert!(out.len() <= stream.len());
+        assert!(items.len() + seen.len() <= stream.len());
         decoder.finish(&mut buf);
         assert!(buf.is_empty());
         assert_eq!(decoder.buffered(), 0);

@@ -1,5 +1,6 @@
-//! Split invariance: any chunking yields exactly the one-shot items, in all three views
-//! (`decode`, `decode_frame`, and `decode_ref`, which must also agree with `decode`).
+//! Split invariance: any chunking yields exactly the one-shot items, in all four views
+//! (`decode`, `decode_frame`, and `decode_ref` and `decode_each`, which must also agree with
+//! `decode`).
 //!
 //! Byte 0: limits and policy (bits 0-4, see `common::limits`). Byte 1: number of split steps
 //! `n` (255: one byte at a time), then `n` step bytes (each the length of the next chunk, 0 for
@@ -60,13 +61,15 @@ fuzz_target!(|input: &[u8]| {
             // The borrowing view gives the owned view's events, in one shot and in chunks.
             let want = common::seen(&whole.0);
             for cuts in [&[][..], &cuts[..]] {
-                let got = run_ref(stream, cuts, *cfg);
-                assert_eq!(got.0, want, "decode_ref, cuts: {cuts:?}");
-                assert_eq!(
-                    (&got.1, got.2),
-                    (&whole.1, whole.2),
-                    "decode_ref state, cuts: {cuts:?}"
-                );
+                for each in [false, true] {
+                    let got = run_ref(stream, cuts, *cfg, each);
+                    assert_eq!(got.0, want, "decode_ref (each: {each}), cuts: {cuts:?}");
+                    assert_eq!(
+                        (&got.1, got.2),
+                        (&whole.1, whole.2),
+                        "decode_ref state (each: {each}), cuts: {cuts:?}"
+                    );
+                }
             }
         }
     }
@@ -76,6 +79,7 @@ fn run_ref(
     stream: &[u8],
     cuts: &[usize],
     cfg: u8,
+    each: bool,
 ) -> (
     Vec<Result<common::Seen, String>>,
     String,
@@ -85,13 +89,18 @@ fn run_ref(
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
     let mut at = 0;
+    let drain = if each {
+        common::drain_each
+    } else {
+        common::drain_ref
+    };
     for &cut in cuts {
         buf.extend_from_slice(&stream[at..cut]);
         at = cut;
-        common::drain_ref(&mut decoder, &mut buf, &mut out);
+        drain(&mut decoder, &mut buf, &mut out);
     }
     buf.extend_from_slice(&stream[at..]);
-    common::drain_ref(&mut decoder, &mut buf, &mut out);
+    drain(&mut decoder, &mut buf, &mut out);
     decoder.finish(&mut buf);
     (out, decoder.last_event_id().to_owned(), decoder.retry())
 }

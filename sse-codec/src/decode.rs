@@ -153,20 +153,18 @@ pub struct Decoder {
     /// Bytes of `buf` that the last [`Decoder::decode_ref`] event borrowed, consumed on the next
     /// call.
     consume: usize,
-    /// The multi-line data being joined by [`Decoder::decode_ref`].
-    scratch: Vec<u8>,
-    /// The data of the last [`Decoder::decode_ref`] event when it is not a slice of the input
-    /// (joined lines, or replaced invalid UTF-8).
+    /// The block the zero-copy views are reading in place.
+    in_place: InPlace,
+    /// The value ranges of the data lines of `in_place`, when it has several.
+    lines: Vec<Span>,
+    /// The data of the last zero-copy event when it is not a slice of the input (joined lines,
+    /// or replaced invalid UTF-8).
     joined: String,
-    /// The event type of the last [`Decoder::decode_ref`] event, when it held invalid UTF-8.
+    /// The event type of the last zero-copy event, when it held invalid UTF-8.
     lossy_event: String,
     /// The event the last [`Decoder::decode_ref`] call borrowed from, when it took the general
     /// path.
     held: Option<Event>,
-    /// Fast-path attempts in a row that found no whole event.
-    fast_misses: u32,
-    /// Fast-path attempts skipped since the misses piled up.
-    fast_skipped: u32,
     /// The last valid reconnection time, in milliseconds.
     retry: Option<u64>,
 }
@@ -189,6 +187,73 @@ enum Data {
     Empty,
     One(Bytes),
     Many,
+}
+
+/// A byte range `(start, end)` of the caller's buffer.
+type Span = (usize, usize);
+
+/// The block the zero-copy views ([`Decoder::decode_ref`], [`Decoder::decode_each`]) read in
+/// place: positions in the caller's buffer, which keeps the block's bytes until its blank line.
+/// Nothing of the block but its `retry` fields takes effect before that line (and those apply
+/// again, to the same result), so the general path can always take over by reading the block
+/// again from `start`.
+#[derive(Debug, Clone, Copy, Default)]
+struct InPlace {
+    /// Where the block starts: `buf[..start]` is read and done with (not yet consumed).
+    start: usize,
+    /// Where the next line starts.
+    pos: usize,
+    /// `buf[pos..scanned]` holds no CR or LF: the partial line already searched.
+    scanned: usize,
+    /// The line before `pos` ended in a CR at the end of the input: an LF at `pos` belongs to it.
+    skip_lf: bool,
+    /// The data lines so far.
+    data: InPlaceData,
+    /// Length of the spec's data buffer so far (each value plus LF).
+    data_len: usize,
+    /// The last `event` field.
+    event: Option<Span>,
+    /// The last valid `id` field.
+    id: Option<Span>,
+}
+
+impl InPlace {
+    /// A new block at `start`.
+    fn at(start: usize, skip_lf: bool) -> Self {
+        InPlace {
+            start,
+            pos: start,
+            scanned: start,
+            skip_lf,
+            ..InPlace::default()
+        }
+    }
+
+    /// No line of the block has been read yet.
+    fn at_block_start(&self) -> bool {
+        self.pos == self.start
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+enum InPlaceData {
+    /// No data line.
+    #[default]
+    None,
+    /// One data line: its value.
+    Line(Span),
+    /// Several: their values are in [`Decoder::lines`].
+    Lines,
+}
+
+/// What [`Decoder::scan_in_place`] found.
+enum Scan {
+    /// A whole block with data; its blank line ends at `end` (a CR at the very end if `cr_end`).
+    Event { end: usize, cr_end: bool },
+    /// The block is not whole yet.
+    More,
+    /// The block needs the general path: a limit, or more buffered than one line may hold.
+    General,
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -247,6 +312,7 @@ impl Decoder {
     #[inline]
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
         self.settle(buf);
+        self.leave_in_place(buf);
         self.decode_owned(buf)
     }
 
@@ -284,9 +350,10 @@ impl Decoder {
     /// Decodes the next event with browser semantics, like [`decode`](Decoder::decode), without
     /// copying: the event borrows `buf` (and the decoder) until the next call, which consumes it.
     ///
-    /// The fastest way to read a stream. Events that arrive whole in `buf` are read in one pass
-    /// with no allocation and no reference counting; an event split across reads goes through
-    /// the general state machine, with the same result.
+    /// Events are read in place: `buf` keeps the bytes of an event that is not whole yet (at most
+    /// [`Limits::max_line`] of them; beyond that the general path consumes its lines), and a
+    /// partial line is never searched twice, so small reads cost no more than large ones. To read
+    /// everything that has arrived, [`decode_each`](Decoder::decode_each) is faster still.
     ///
     /// # Errors
     ///
@@ -311,12 +378,20 @@ impl Decoder {
         buf: &'a mut BytesMut,
     ) -> Result<Option<EventRef<'a>>, Error> {
         self.settle(buf);
-        if self.is_between_events() && self.try_fast_path() {
-            if let Some(found) = self.scan_whole_event(buf) {
-                self.fast_misses = 0;
-                return Ok(Some(self.event_ref(found, buf)));
+        if self.can_read_in_place() {
+            match self.scan_in_place(buf) {
+                Scan::Event { end, cr_end } => {
+                    let found = self.in_place;
+                    self.consume = end;
+                    self.in_place = InPlace::at(0, cr_end);
+                    return Ok(Some(self.event_ref(&found, buf, "")));
+                }
+                Scan::More => {
+                    self.compact(buf);
+                    return Ok(None);
+                }
+                Scan::General => self.leave_in_place(buf),
             }
-            self.fast_misses = self.fast_misses.saturating_add(1);
         }
         self.held = self.decode_owned(buf)?;
         Ok(self.held.as_ref().map(|event| EventRef {
@@ -326,69 +401,284 @@ impl Decoder {
         }))
     }
 
-    /// Whether to look for a whole event first. When events keep arriving split across reads
-    /// (small reads), that look mostly finds none and the general path reads the same bytes
-    /// again; then it is tried only now and then, so small reads cost no more than
-    /// [`decode`](Decoder::decode).
-    #[inline]
-    fn try_fast_path(&mut self) -> bool {
-        if self.fast_misses < 4 {
-            return true;
+    /// Decodes every event that `buf` holds, with browser semantics and without copying, and
+    /// hands each to `f`; consumes what it read and keeps the rest (a partial event) in `buf`.
+    ///
+    /// The fastest way to read a stream: append each read to `buf`, then call this once. The
+    /// events are those [`decode_ref`](Decoder::decode_ref) returns one by one, but the read is
+    /// checked as UTF-8 in one pass instead of value by value.
+    ///
+    /// # Errors
+    ///
+    /// As for [`decode`](Decoder::decode). The events before the error have been handed to `f`;
+    /// call again to go on with the ones after it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    ///
+    /// let mut decoder = ssewire::Decoder::new();
+    /// let mut buf = BytesMut::new();
+    /// let mut seen = Vec::new();
+    /// for read in [&b"event: add\ndata: 1\n\ndata: 2\n"[..], b"\n: ping\ndata: 3", b"\n\n"] {
+    ///     buf.extend_from_slice(read);
+    ///     decoder.decode_each(&mut buf, |event| {
+    ///         seen.push(format!("{}={}", event.event_type(), event.data()));
+    ///     })?;
+    ///     if seen.len() == 2 {
+    ///         assert!(buf.ends_with(b"data: 3")); // the partial event waits for its blank line
+    ///     }
+    /// }
+    /// assert_eq!(seen, ["add=1", "message=2", "message=3"]);
+    /// # Ok::<(), ssewire::Error>(())
+    /// ```
+    pub fn decode_each<F>(&mut self, buf: &mut BytesMut, mut f: F) -> Result<(), Error>
+    where
+        F: FnMut(EventRef<'_>),
+    {
+        loop {
+            self.settle(buf);
+            if self.can_read_in_place() && self.in_place.at_block_start() {
+                self.compact(buf);
+                let bytes: &[u8] = buf;
+                // One UTF-8 check for every whole event of the read; values are then slices of
+                // `valid`. An event that reaches past it is checked value by value.
+                let valid = valid_prefix(bytes);
+                loop {
+                    match self.scan_in_place(bytes) {
+                        Scan::Event { end, cr_end } => {
+                            let found = self.in_place;
+                            self.in_place = InPlace::at(end, cr_end);
+                            f(self.event_ref(&found, bytes, valid));
+                        }
+                        Scan::More => {
+                            self.compact(buf);
+                            return Ok(());
+                        }
+                        // `decode_ref` below hands the block to the general path.
+                        Scan::General => break,
+                    }
+                }
+            }
+            match self.decode_ref(buf)? {
+                Some(event) => f(event),
+                None => return Ok(()),
+            }
         }
-        self.fast_skipped = self.fast_skipped.wrapping_add(1);
-        self.fast_skipped % 16 == 0
     }
 
-    /// No block is in progress: the next bytes start a line of a new block.
+    /// No block is in progress on the general path, so the zero-copy views may read in place.
     #[inline]
-    fn is_between_events(&self) -> bool {
-        self.past_bom
-            && !self.pending_lf
+    fn can_read_in_place(&mut self) -> bool {
+        let ok = self.past_bom
             && self.skip == Skip::No
             && self.scanned == 0
             && !self.has_fields
-            && !self.id_dirty
+            && !self.id_dirty;
+        if ok && self.pending_lf {
+            // Only set between blocks, so the in-place block is at its start.
+            self.in_place.skip_lf = true;
+            self.pending_lf = false;
+        }
+        ok
     }
 
-    /// Turns a whole block found by [`Decoder::scan_whole_event`] into the event it dispatches,
-    /// and lets the block take effect. Each value is checked as UTF-8 once; an invalid one is
-    /// replaced (U+FFFD) into the decoder's own buffers.
-    fn event_ref<'a>(&'a mut self, found: FastEvent, buf: &'a BytesMut) -> EventRef<'a> {
-        let bytes: &'a [u8] = buf;
-        let checked = |range: Option<(usize, usize)>| {
-            range.map(|(s, e)| utf8(&bytes[s..e]).map_err(|()| &bytes[s..e]))
+    /// Drops what the in-place block has read before its start.
+    fn compact(&mut self, buf: &mut BytesMut) {
+        let done = self.in_place.start;
+        if done > 0 {
+            buf.advance(done);
+            let st = &mut self.in_place;
+            st.start = 0;
+            st.pos -= done;
+            st.scanned -= done;
+            let shift = |span: &mut Span| *span = (span.0 - done, span.1 - done);
+            match &mut st.data {
+                InPlaceData::None => {}
+                InPlaceData::Line(span) => shift(span),
+                InPlaceData::Lines => self.lines.iter_mut().for_each(shift),
+            }
+            st.event.as_mut().map(shift);
+            st.id.as_mut().map(shift);
+        }
+    }
+
+    /// Hands the in-place block to the general path, which reads it again from its start
+    /// (nothing of it has taken effect).
+    fn leave_in_place(&mut self, buf: &mut BytesMut) {
+        let st = self.in_place;
+        if st.scanned == 0 && !st.skip_lf {
+            // Nothing read: nothing to hand over.
+            return;
+        }
+        buf.advance(st.start.min(buf.len()));
+        if st.skip_lf && st.at_block_start() {
+            self.pending_lf = true;
+        }
+        self.in_place = InPlace::default();
+        self.lines.clear();
+    }
+
+    /// Reads the lines of the in-place block, from where the last call stopped, up to its blank
+    /// line, by the same rules as [`Decoder::line`]. Blocks without data end here: browsers
+    /// dispatch nothing for them, but their `id` takes effect, and the next block starts after
+    /// them.
+    #[inline]
+    fn scan_in_place(&mut self, bytes: &[u8]) -> Scan {
+        let max_line = self.max_line();
+        loop {
+            let st = &mut self.in_place;
+            // The caller's buffer holds this block until it ends: no more than one line may.
+            let more = |st: &InPlace| {
+                if bytes.len() - st.start > max_line {
+                    Scan::General
+                } else {
+                    Scan::More
+                }
+            };
+            if st.skip_lf {
+                match bytes.get(st.pos) {
+                    None => return more(st),
+                    Some(b'\n') => st.pos += 1,
+                    Some(_) => {}
+                }
+                st.skip_lf = false;
+                st.scanned = st.pos;
+            }
+            let pos = st.pos;
+            // A blank line ends the block; seen without a search.
+            let (end, cr_end) = match bytes.get(pos) {
+                None => return more(st),
+                Some(b'\n') => (pos + 1, false),
+                Some(b'\r') => match bytes.get(pos + 1) {
+                    Some(b'\n') => (pos + 2, false),
+                    Some(_) => (pos + 1, false),
+                    None => (pos + 1, true),
+                },
+                Some(_) => {
+                    let from = st.scanned.max(pos);
+                    let Some(found) = memchr::memchr2(b'\r', b'\n', &bytes[from..]) else {
+                        st.scanned = bytes.len();
+                        return more(st);
+                    };
+                    let end = from + found;
+                    if end - pos > max_line {
+                        return Scan::General;
+                    }
+                    let eol = if bytes[end] == b'\n' {
+                        1
+                    } else {
+                        match bytes.get(end + 1) {
+                            Some(b'\n') => 2,
+                            Some(_) => 1,
+                            None => {
+                                st.skip_lf = true;
+                                1
+                            }
+                        }
+                    };
+                    st.pos = end + eol;
+                    st.scanned = st.pos;
+                    let line = &bytes[pos..end];
+                    let (name, value) = if line[0] == b'd' && line.starts_with(b"data:") {
+                        (&b"data"[..], pos + value_start(line, 5))
+                    } else if line[0] == b':' {
+                        continue;
+                    } else {
+                        match memchr::memchr(b':', line) {
+                            Some(c) => (&line[..c], pos + value_start(line, c + 1)),
+                            None => (line, end),
+                        }
+                    };
+                    match name {
+                        b"data" => {
+                            st.data_len = st.data_len.saturating_add(end - value + 1);
+                            if st.data_len > self.limits.max_event {
+                                return Scan::General;
+                            }
+                            st.data = match st.data {
+                                InPlaceData::None => InPlaceData::Line((value, end)),
+                                InPlaceData::Line(first) => {
+                                    self.lines.clear();
+                                    self.lines.push(first);
+                                    self.lines.push((value, end));
+                                    InPlaceData::Lines
+                                }
+                                InPlaceData::Lines => {
+                                    self.lines.push((value, end));
+                                    InPlaceData::Lines
+                                }
+                            };
+                        }
+                        b"event" => st.event = Some((value, end)),
+                        b"id" if memchr::memchr(0, &bytes[value..end]).is_none() => {
+                            st.id = Some((value, end));
+                        }
+                        // "Set the reconnection time": at once, not at the blank line.
+                        b"retry" => {
+                            if let Some(ms) = parse_digits(&bytes[value..end]) {
+                                self.retry = Some(ms);
+                            }
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+            };
+            if !matches!(st.data, InPlaceData::None) {
+                return Scan::Event { end, cr_end };
+            }
+            // No data: browsers dispatch nothing, but its `id` takes effect.
+            let id = st.id;
+            self.in_place = InPlace::at(end, cr_end);
+            if let Some((s, e)) = id {
+                match utf8(&bytes[s..e]) {
+                    Ok(id) => self.set_last_id(id),
+                    Err(()) => self.set_last_id(&String::from_utf8_lossy(&bytes[s..e])),
+                }
+            }
+        }
+    }
+
+    /// Turns a whole block read in place into the event it dispatches, and lets the block take
+    /// effect. `valid` is a prefix of `bytes` known to be UTF-8 (possibly empty): values inside it
+    /// are sliced from it, the others are checked one by one; an invalid one is replaced (U+FFFD)
+    /// into the decoder's own buffers.
+    fn event_ref<'a>(
+        &'a mut self,
+        found: &InPlace,
+        bytes: &'a [u8],
+        valid: &'a str,
+    ) -> EventRef<'a> {
+        let text = |(s, e): Span| match valid.get(s..e) {
+            Some(text) => Ok(text),
+            None => utf8(&bytes[s..e]).map_err(|()| &bytes[s..e]),
         };
-        let event = checked(found.event);
+        let event = found.event.map(text);
         if let Some(Err(invalid)) = event {
             self.lossy_event = String::from_utf8_lossy(invalid).into_owned();
         }
-        match checked(found.id) {
+        match found.id.map(text) {
             Some(Ok(id)) => self.set_last_id(id),
             Some(Err(invalid)) => self.set_last_id(&String::from_utf8_lossy(invalid)),
             None => {}
         }
-        if let Some(ms) = found.retry {
-            self.retry = Some(ms);
-        }
-        self.consume = found.end;
-        let line = match found.data {
-            FastData::Line((s, e)) => match utf8(&bytes[s..e]) {
+        let data = match found.data {
+            InPlaceData::Line(span) => match text(span) {
                 Ok(line) => Some(line),
-                Err(_) => {
-                    self.joined = String::from_utf8_lossy(&bytes[s..e]).into_owned();
+                Err(invalid) => {
+                    self.joined = String::from_utf8_lossy(invalid).into_owned();
                     None
                 }
             },
-            FastData::Scratch => {
-                self.joined = match String::from_utf8(core::mem::take(&mut self.scratch)) {
-                    Ok(joined) => joined,
-                    Err(invalid) => String::from_utf8_lossy(invalid.as_bytes()).into_owned(),
-                };
+            _ => {
+                self.join_lines(bytes, valid);
                 None
             }
         };
         EventRef {
-            data: line.unwrap_or(&self.joined),
+            data: data.unwrap_or(&self.joined),
             event: match event {
                 None => "",
                 Some(Ok(event)) => event,
@@ -398,7 +688,34 @@ impl Decoder {
         }
     }
 
-    /// Sets the last event ID (and its buffer) at a blank line, from the fast path.
+    /// Joins the data lines in `lines` with LF into `joined`.
+    fn join_lines(&mut self, bytes: &[u8], valid: &str) {
+        self.joined.clear();
+        if let Some(&(_, last)) = self.lines.last()
+            && last <= valid.len()
+        {
+            for (i, &(s, e)) in self.lines.iter().enumerate() {
+                if i > 0 {
+                    self.joined.push('\n');
+                }
+                self.joined.push_str(valid.get(s..e).unwrap_or_default());
+            }
+            return;
+        }
+        let mut joined = core::mem::take(&mut self.joined).into_bytes();
+        for (i, &(s, e)) in self.lines.iter().enumerate() {
+            if i > 0 {
+                joined.push(b'\n');
+            }
+            joined.extend_from_slice(&bytes[s..e]);
+        }
+        self.joined = match String::from_utf8(joined) {
+            Ok(joined) => joined,
+            Err(invalid) => String::from_utf8_lossy(invalid.as_bytes()).into_owned(),
+        };
+    }
+
+    /// Sets the last event ID (and its buffer) at a blank line, from the in-place path.
     fn set_last_id(&mut self, id: &str) {
         if self.last_id != id {
             self.last_id.clear();
@@ -408,114 +725,6 @@ impl Decoder {
         if self.id_buffer != id {
             self.id_buffer.clear();
             self.id_buffer.push_str(id);
-        }
-    }
-
-    /// The fast path of [`Decoder::decode_ref`]: reads whole blocks from the start of `buf`
-    /// without consuming or copying, by the same line rules as [`Decoder::line`]. Returns the
-    /// ranges of the first block with data; it takes effect only if its values are valid UTF-8
-    /// (the caller checks). Blocks without data before it take effect and are consumed at once
-    /// (browsers dispatch nothing for them). Returns `None`, having changed nothing else, when the
-    /// next block is not whole in `buf` or needs the general path (a limit, a CR at the very end).
-    #[inline]
-    fn scan_whole_event(&mut self, buf: &mut BytesMut) -> Option<FastEvent> {
-        loop {
-            let bytes = &buf[..];
-            let mut pos = 0;
-            let mut data: Option<FastData> = None;
-            let mut data_len = 0usize;
-            let mut event = None;
-            let mut id = None;
-            let mut retry = None;
-            if self.scratch.capacity() == 0 {
-                // Reuse the allocation the last joined data was moved into.
-                self.scratch = core::mem::take(&mut self.joined).into_bytes();
-            }
-            self.scratch.clear();
-            let end = loop {
-                // A blank line ends the block; seen without a search.
-                match bytes.get(pos) {
-                    None => return None,
-                    Some(b'\n') => break pos + 1,
-                    Some(b'\r') => match bytes.get(pos + 1) {
-                        Some(b'\n') => break pos + 2,
-                        Some(_) => break pos + 1,
-                        // A CR at the very end: the general path remembers to swallow an LF.
-                        None => return None,
-                    },
-                    Some(_) => {}
-                }
-                let end = pos + memchr::memchr2(b'\r', b'\n', &bytes[pos..])?;
-                let eol = match (bytes[end], bytes.get(end + 1)) {
-                    (b'\n', _) => 1,
-                    (_, Some(b'\n')) => 2,
-                    (_, Some(_)) => 1,
-                    (_, None) => return None,
-                };
-                if end - pos > self.max_line() {
-                    return None;
-                }
-                let line = &bytes[pos..end];
-                let (name, value) = if line[0] == b'd' && line.starts_with(b"data:") {
-                    (&b"data"[..], pos + value_start(line, 5))
-                } else if line[0] == b':' {
-                    (&b""[..], end)
-                } else {
-                    match memchr::memchr(b':', line) {
-                        Some(c) => (&line[..c], pos + value_start(line, c + 1)),
-                        None => (line, end),
-                    }
-                };
-                match name {
-                    b"data" => {
-                        data_len = data_len.saturating_add(end - value + 1);
-                        if data_len > self.limits.max_event {
-                            return None;
-                        }
-                        data = Some(match data {
-                            None => FastData::Line((value, end)),
-                            Some(FastData::Line((s, e))) => {
-                                self.scratch.extend_from_slice(&bytes[s..e]);
-                                self.scratch.push(b'\n');
-                                self.scratch.extend_from_slice(&bytes[value..end]);
-                                FastData::Scratch
-                            }
-                            Some(FastData::Scratch) => {
-                                self.scratch.push(b'\n');
-                                self.scratch.extend_from_slice(&bytes[value..end]);
-                                FastData::Scratch
-                            }
-                        });
-                    }
-                    b"event" => event = Some((value, end)),
-                    b"id" if memchr::memchr(0, &bytes[value..end]).is_none() => {
-                        id = Some((value, end));
-                    }
-                    b"retry" => retry = parse_digits(&bytes[value..end]).or(retry),
-                    _ => {}
-                }
-                pos = end + eol;
-            };
-            if let Some(data) = data {
-                return Some(FastEvent {
-                    data,
-                    event,
-                    id,
-                    retry,
-                    end,
-                });
-            }
-            // No data: browsers dispatch nothing, but its `id` and `retry` take effect.
-            if let Some((s, e)) = id {
-                match core::str::from_utf8(&bytes[s..e]) {
-                    Ok(id) => self.set_last_id(id),
-                    Err(_) => self.set_last_id(&String::from_utf8_lossy(&bytes[s..e])),
-                }
-            }
-            if let Some(ms) = retry {
-                self.retry = Some(ms);
-            }
-            buf.advance(end);
         }
     }
 
@@ -543,6 +752,7 @@ impl Decoder {
     /// ```
     pub fn decode_frame(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Error> {
         self.settle(buf);
+        self.leave_in_place(buf);
         self.next_frame(buf, true)
     }
 
@@ -554,6 +764,7 @@ impl Decoder {
     /// still in `buf` until then.
     pub fn finish(&mut self, buf: &mut BytesMut) {
         self.settle(buf);
+        self.leave_in_place(buf);
         buf.clear();
         self.reset_block();
         self.restore_id_buffer();
@@ -891,24 +1102,6 @@ fn value_start(line: &[u8], colon_end: usize) -> usize {
     }
 }
 
-/// A whole event found by [`Decoder::scan_whole_event`]: byte ranges into the input.
-struct FastEvent {
-    data: FastData,
-    event: Option<(usize, usize)>,
-    id: Option<(usize, usize)>,
-    retry: Option<u64>,
-    /// The end of the block, its blank line included.
-    end: usize,
-}
-
-#[derive(Clone, Copy)]
-enum FastData {
-    /// One data line: its value's range.
-    Line((usize, usize)),
-    /// Several: joined in the decoder's scratch buffer.
-    Scratch,
-}
-
 /// An event borrowed from the decoder's input: the zero-copy browser view
 /// ([`Decoder::decode_ref`]). Valid until the next call on the decoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -947,6 +1140,14 @@ impl<'a> EventRef<'a> {
             retry: None,
             comment: None,
         }
+    }
+}
+
+/// The longest prefix of `bytes` that is valid UTF-8 (SIMD-checked in one pass).
+fn valid_prefix(bytes: &[u8]) -> &str {
+    match simdutf8::compat::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => core::str::from_utf8(&bytes[..error.valid_up_to()]).unwrap_or_default(),
     }
 }
 

@@ -122,29 +122,48 @@ fn decode_chunks(chunks: &[&[u8]]) -> Outcome {
         owned,
         "decode_ref disagrees with decode"
     );
+    assert_eq!(
+        decode_chunks_each(chunks),
+        owned,
+        "decode_each disagrees with decode"
+    );
     owned
+}
+
+/// A zero-copy event as a comparable value.
+fn dispatched(e: &ssewire::EventRef<'_>) -> Dispatched {
+    let ty = e.to_event().event().map(str::to_owned);
+    (ty, e.data().to_owned(), e.id().map(str::to_owned))
 }
 
 /// [`decode_chunks`] through the zero-copy view, `Decoder::decode_ref`.
 fn decode_chunks_borrowed(chunks: &[&[u8]]) -> Outcome {
-    decode_chunks_with(chunks, |decoder, buf| {
-        let e = decoder
-            .decode_ref(buf)
-            .expect("default limits are not hit")?;
-        let ty = e.to_event().event().map(str::to_owned);
-        Some((ty, e.data().to_owned(), e.id().map(str::to_owned)))
+    decode_chunks_with(chunks, |decoder, buf, events| {
+        while let Some(e) = decoder.decode_ref(buf).expect("default limits are not hit") {
+            events.push(dispatched(&e));
+        }
+    })
+}
+
+/// [`decode_chunks`] through the batch zero-copy view, `Decoder::decode_each`.
+fn decode_chunks_each(chunks: &[&[u8]]) -> Outcome {
+    decode_chunks_with(chunks, |decoder, buf, events| {
+        decoder
+            .decode_each(buf, |e| events.push(dispatched(&e)))
+            .expect("default limits are not hit");
     })
 }
 
 /// [`decode_chunks`] through the owned view, `Decoder::decode`.
 fn decode_chunks_owned(chunks: &[&[u8]]) -> Outcome {
-    decode_chunks_with(chunks, |decoder, buf| {
-        let e = decoder.decode(buf).expect("default limits are not hit")?;
-        Some((
-            e.event().map(str::to_owned),
-            e.data().to_owned(),
-            e.id().map(str::to_owned),
-        ))
+    decode_chunks_with(chunks, |decoder, buf, events| {
+        while let Some(e) = decoder.decode(buf).expect("default limits are not hit") {
+            events.push((
+                e.event().map(str::to_owned),
+                e.data().to_owned(),
+                e.id().map(str::to_owned),
+            ));
+        }
     })
 }
 
@@ -152,16 +171,14 @@ fn decode_chunks_owned(chunks: &[&[u8]]) -> Outcome {
 /// stream.
 fn decode_chunks_with(
     chunks: &[&[u8]],
-    mut next: impl FnMut(&mut Decoder, &mut BytesMut) -> Option<Dispatched>,
+    mut drain: impl FnMut(&mut Decoder, &mut BytesMut, &mut Vec<Dispatched>),
 ) -> Outcome {
     let mut decoder = Decoder::new();
     let mut buf = BytesMut::new();
     let mut events = Vec::new();
     for chunk in chunks {
         buf.extend_from_slice(chunk);
-        while let Some(event) = next(&mut decoder, &mut buf) {
-            events.push(event);
-        }
+        drain(&mut decoder, &mut buf, &mut events);
     }
     decoder.finish(&mut buf);
     Outcome {
@@ -401,7 +418,8 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
-    /// Under any limits and either policy: after every `Ok(None)` the caller's buffer holds at
+    /// Under any limits and either policy, through every view: after every `Ok(None)` (or
+    /// `decode_each`'s `Ok(())`) the caller's buffer holds at
     /// most `max(max_line, 8)` bytes, the decoder never buffers more than `max_event`, errors
     /// are only limit errors (and only under `Overflow::Error`), and nothing panics.
     #[test]
@@ -409,7 +427,7 @@ proptest! {
         input in hostile(),
         limits in limits(),
         sizes in prop::collection::vec(1usize..48, 1..8),
-        raw in any::<bool>(),
+        view in 0u8..4,
     ) {
         let mut decoder = Decoder::with_limits(limits);
         let max_line = limits.max_line.max(8);
@@ -422,10 +440,12 @@ proptest! {
             rest = &rest[n..];
             // Bounded: each call consumes input or returns `Ok(None)`.
             for _ in 0..=input.len() + 1 {
-                let result = if raw {
-                    decoder.decode_frame(&mut buf).map(|f| f.is_some())
-                } else {
-                    decoder.decode(&mut buf).map(|e| e.is_some())
+                let result = match view {
+                    0 => decoder.decode(&mut buf).map(|e| e.is_some()),
+                    1 => decoder.decode_frame(&mut buf).map(|f| f.is_some()),
+                    2 => decoder.decode_ref(&mut buf).map(|e| e.is_some()),
+                    // One call takes every event: `Ok` means "need more bytes".
+                    _ => decoder.decode_each(&mut buf, |_| {}).map(|()| false),
                 };
                 prop_assert!(decoder.buffered() <= limits.max_event,
                     "buffered {} > max_event {}", decoder.buffered(), limits.max_event);

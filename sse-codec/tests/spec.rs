@@ -160,39 +160,49 @@ fn run(chunks: &[&[u8]]) -> Outcome {
         owned,
         "decode_ref disagrees with decode"
     );
+    assert_eq!(run_each(chunks), owned, "decode_each disagrees with decode");
     owned
 }
 
 /// [`run`] through the zero-copy view, `Decoder::decode_ref`.
 fn run_borrowed(chunks: &[&[u8]]) -> Outcome {
-    run_with(chunks, |decoder, buf| {
-        let event = decoder.decode_ref(buf).expect("no limit is hit")?;
-        Some(got(&event.to_event()))
+    run_with(chunks, |decoder, buf, events| {
+        while let Some(event) = decoder.decode_ref(buf).expect("no limit is hit") {
+            events.push(got(&event.to_event()));
+        }
+    })
+}
+
+/// [`run`] through the batch zero-copy view, `Decoder::decode_each`.
+fn run_each(chunks: &[&[u8]]) -> Outcome {
+    run_with(chunks, |decoder, buf, events| {
+        decoder
+            .decode_each(buf, |event| events.push(got(&event.to_event())))
+            .expect("no limit is hit");
     })
 }
 
 /// [`run`] through the owned view, `Decoder::decode`.
 fn run_owned(chunks: &[&[u8]]) -> Outcome {
-    run_with(chunks, |decoder, buf| {
-        let event = decoder.decode(buf).expect("no limit is hit")?;
-        Some(got(&event))
+    run_with(chunks, |decoder, buf, events| {
+        while let Some(event) = decoder.decode(buf).expect("no limit is hit") {
+            events.push(got(&event));
+        }
     })
 }
 
-/// Feeds `chunks` one after another into one buffer, taking every event `next` yields after
+/// Feeds `chunks` one after another into one buffer, letting `drain` take every event after
 /// each, then ends the stream.
 fn run_with(
     chunks: &[&[u8]],
-    mut next: impl FnMut(&mut Decoder, &mut BytesMut) -> Option<Got>,
+    mut drain: impl FnMut(&mut Decoder, &mut BytesMut, &mut Vec<Got>),
 ) -> Outcome {
     let mut decoder = Decoder::new();
     let mut buf = BytesMut::new();
     let mut events = Vec::new();
     for chunk in chunks {
         buf.extend_from_slice(chunk);
-        while let Some(event) = next(&mut decoder, &mut buf) {
-            events.push(event);
-        }
+        drain(&mut decoder, &mut buf, &mut events);
     }
     decoder.finish(&mut buf);
     assert!(buf.is_empty(), "finish leaves nothing behind");

@@ -73,6 +73,39 @@ pub fn drain_ref(decoder: &mut Decoder, buf: &mut BytesMut, out: &mut Vec<Result
     }
 }
 
+/// The browser view through `decode_each` (every event of the buffer in one call), in the form
+/// [`drain_ref`] gives. After an error it calls again, as a reader going on would. Checks the
+/// same buffering contract after the final `Ok(())`.
+pub fn drain_each(decoder: &mut Decoder, buf: &mut BytesMut, out: &mut Vec<Result<Seen, String>>) {
+    let limits = *decoder.limits();
+    let max_line = limits.max_line.max(8);
+    // Each error drops at least one line: bound the calls.
+    for _ in 0..buf.len() + 2 {
+        let result = decoder.decode_each(buf, |event| {
+            assert!(!event.data().contains('\r'));
+            out.push(Ok((
+                event.data().to_owned(),
+                event.event_type().to_owned(),
+                event.id().map(str::to_owned),
+            )));
+        });
+        assert!(decoder.buffered() <= limits.max_event);
+        match result {
+            Ok(()) => {
+                assert!(
+                    buf.len() <= max_line,
+                    "decode_each: caller buffer holds {} bytes after Ok(()), max_line {}",
+                    buf.len(),
+                    max_line
+                );
+                return;
+            }
+            Err(e) => out.push(Err(e.to_string())),
+        }
+    }
+    panic!("decode_each keeps failing without consuming input");
+}
+
 /// The browser events of `items` in the form [`drain_ref`] gives.
 pub fn seen(items: &[Item]) -> Vec<Result<Seen, String>> {
     items
