@@ -142,7 +142,8 @@ pub struct Decoder {
     id: Option<Text>,
     /// The block had a data, event or valid id field.
     has_fields: bool,
-    /// The spec's last event ID buffer (a copy: its bytes are reused, never reallocated per event).
+    /// The spec's last event ID buffer while `id_dirty` (otherwise it equals `last_id` in effect;
+    /// its bytes are reused, never reallocated per event).
     id_buffer: String,
     /// An `id` line set `id_buffer` since the last blank line.
     id_dirty: bool,
@@ -246,18 +247,48 @@ enum InPlaceData {
     Lines,
 }
 
+/// The fields the in-place scan keeps.
+#[derive(Clone, Copy)]
+enum Name {
+    Data,
+    Event,
+    Id,
+    Retry,
+}
+
+/// The fields of a whole block with data, found in place.
+#[derive(Clone, Copy)]
+struct Found {
+    data: InPlaceData,
+    event: Option<Span>,
+    id: Option<Span>,
+}
+
 /// What [`Decoder::scan_in_place`] found.
 enum Scan {
     /// A whole block with data; its blank line ends at `end` (a CR at the very end if `cr_end`).
-    Event { end: usize, cr_end: bool },
+    /// The next block starts there.
+    Event {
+        found: Found,
+        end: usize,
+        cr_end: bool,
+    },
     /// The block is not whole yet.
     More,
     /// The block needs the general path: a limit, or more buffered than one line may hold.
     General,
+    /// A whole block without data; its `id` field, if any, takes effect.
+    Empty {
+        id: Option<Span>,
+        end: usize,
+        cr_end: bool,
+    },
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 const MIN_LINE: usize = 8;
+/// The shortest buffer [`Decoder::decode_each`] checks as UTF-8 in one pass.
+const BATCH_MIN: usize = 512;
 
 impl Decoder {
     /// A decoder with the default [`Limits`].
@@ -380,8 +411,7 @@ impl Decoder {
         self.settle(buf);
         if self.can_read_in_place() {
             match self.scan_in_place(buf) {
-                Scan::Event { end, cr_end } => {
-                    let found = self.in_place;
+                Scan::Event { found, end, cr_end } => {
                     self.consume = end;
                     self.in_place = InPlace::at(0, cr_end);
                     return Ok(Some(self.event_ref(&found, buf, "")));
@@ -390,7 +420,7 @@ impl Decoder {
                     self.compact(buf);
                     return Ok(None);
                 }
-                Scan::General => self.leave_in_place(buf),
+                Scan::General | Scan::Empty { .. } => self.leave_in_place(buf),
             }
         }
         self.held = self.decode_owned(buf)?;
@@ -443,21 +473,22 @@ impl Decoder {
                 self.compact(buf);
                 let bytes: &[u8] = buf;
                 // One UTF-8 check for every whole event of the read; values are then slices of
-                // `valid`. An event that reaches past it is checked value by value.
-                let valid = valid_prefix(bytes);
+                // `valid`. An event that reaches past it is checked value by value, as are all
+                // of a short read (most of which is a partial event).
+                let valid = if bytes.len() >= BATCH_MIN {
+                    valid_prefix(bytes)
+                } else {
+                    ""
+                };
                 loop {
                     match self.scan_in_place(bytes) {
-                        Scan::Event { end, cr_end } => {
-                            let found = self.in_place;
-                            self.in_place = InPlace::at(end, cr_end);
-                            f(self.event_ref(&found, bytes, valid));
-                        }
+                        Scan::Event { found, .. } => f(self.event_ref(&found, bytes, valid)),
                         Scan::More => {
                             self.compact(buf);
                             return Ok(());
                         }
                         // `decode_ref` below hands the block to the general path.
-                        Scan::General => break,
+                        _ => break,
                     }
                 }
             }
@@ -520,123 +551,35 @@ impl Decoder {
         self.lines.clear();
     }
 
-    /// Reads the lines of the in-place block, from where the last call stopped, up to its blank
-    /// line, by the same rules as [`Decoder::line`]. Blocks without data end here: browsers
-    /// dispatch nothing for them, but their `id` takes effect, and the next block starts after
-    /// them.
+    /// Reads the in-place block up to its blank line ([`scan_block`]). Blocks without data end
+    /// here: browsers dispatch nothing for them, but their `id` takes effect, and the next block
+    /// starts after them. Never returns [`Scan::Empty`].
     #[inline]
     fn scan_in_place(&mut self, bytes: &[u8]) -> Scan {
-        let max_line = self.max_line();
         loop {
-            let st = &mut self.in_place;
-            // The caller's buffer holds this block until it ends: no more than one line may.
-            let more = |st: &InPlace| {
-                if bytes.len() - st.start > max_line {
-                    Scan::General
-                } else {
-                    Scan::More
+            let scan = scan_block(
+                bytes,
+                &mut self.in_place,
+                &mut self.lines,
+                &mut self.retry,
+                &self.limits,
+            );
+            match scan {
+                Scan::Event { end, cr_end, .. } => {
+                    self.in_place = InPlace::at(end, cr_end);
+                    return scan;
                 }
-            };
-            if st.skip_lf {
-                match bytes.get(st.pos) {
-                    None => return more(st),
-                    Some(b'\n') => st.pos += 1,
-                    Some(_) => {}
-                }
-                st.skip_lf = false;
-                st.scanned = st.pos;
-            }
-            let pos = st.pos;
-            // A blank line ends the block; seen without a search.
-            let (end, cr_end) = match bytes.get(pos) {
-                None => return more(st),
-                Some(b'\n') => (pos + 1, false),
-                Some(b'\r') => match bytes.get(pos + 1) {
-                    Some(b'\n') => (pos + 2, false),
-                    Some(_) => (pos + 1, false),
-                    None => (pos + 1, true),
-                },
-                Some(_) => {
-                    let from = st.scanned.max(pos);
-                    let Some(found) = memchr::memchr2(b'\r', b'\n', &bytes[from..]) else {
-                        st.scanned = bytes.len();
-                        return more(st);
-                    };
-                    let end = from + found;
-                    if end - pos > max_line {
-                        return Scan::General;
+                // No data: browsers dispatch nothing, but its `id` takes effect.
+                Scan::Empty { id, end, cr_end } => {
+                    self.in_place = InPlace::at(end, cr_end);
+                    if let Some((s, e)) = id {
+                        match utf8(&bytes[s..e]) {
+                            Ok(id) => self.set_last_id(id),
+                            Err(()) => self.set_last_id(&String::from_utf8_lossy(&bytes[s..e])),
+                        }
                     }
-                    let eol = if bytes[end] == b'\n' {
-                        1
-                    } else {
-                        match bytes.get(end + 1) {
-                            Some(b'\n') => 2,
-                            Some(_) => 1,
-                            None => {
-                                st.skip_lf = true;
-                                1
-                            }
-                        }
-                    };
-                    st.pos = end + eol;
-                    st.scanned = st.pos;
-                    let line = &bytes[pos..end];
-                    let (name, value) = if line[0] == b'd' && line.starts_with(b"data:") {
-                        (&b"data"[..], pos + value_start(line, 5))
-                    } else if line[0] == b':' {
-                        continue;
-                    } else {
-                        match memchr::memchr(b':', line) {
-                            Some(c) => (&line[..c], pos + value_start(line, c + 1)),
-                            None => (line, end),
-                        }
-                    };
-                    match name {
-                        b"data" => {
-                            st.data_len = st.data_len.saturating_add(end - value + 1);
-                            if st.data_len > self.limits.max_event {
-                                return Scan::General;
-                            }
-                            st.data = match st.data {
-                                InPlaceData::None => InPlaceData::Line((value, end)),
-                                InPlaceData::Line(first) => {
-                                    self.lines.clear();
-                                    self.lines.push(first);
-                                    self.lines.push((value, end));
-                                    InPlaceData::Lines
-                                }
-                                InPlaceData::Lines => {
-                                    self.lines.push((value, end));
-                                    InPlaceData::Lines
-                                }
-                            };
-                        }
-                        b"event" => st.event = Some((value, end)),
-                        b"id" if memchr::memchr(0, &bytes[value..end]).is_none() => {
-                            st.id = Some((value, end));
-                        }
-                        // "Set the reconnection time": at once, not at the blank line.
-                        b"retry" => {
-                            if let Some(ms) = parse_digits(&bytes[value..end]) {
-                                self.retry = Some(ms);
-                            }
-                        }
-                        _ => {}
-                    }
-                    continue;
                 }
-            };
-            if !matches!(st.data, InPlaceData::None) {
-                return Scan::Event { end, cr_end };
-            }
-            // No data: browsers dispatch nothing, but its `id` takes effect.
-            let id = st.id;
-            self.in_place = InPlace::at(end, cr_end);
-            if let Some((s, e)) = id {
-                match utf8(&bytes[s..e]) {
-                    Ok(id) => self.set_last_id(id),
-                    Err(()) => self.set_last_id(&String::from_utf8_lossy(&bytes[s..e])),
-                }
+                Scan::More | Scan::General => return scan,
             }
         }
     }
@@ -645,12 +588,8 @@ impl Decoder {
     /// effect. `valid` is a prefix of `bytes` known to be UTF-8 (possibly empty): values inside it
     /// are sliced from it, the others are checked one by one; an invalid one is replaced (U+FFFD)
     /// into the decoder's own buffers.
-    fn event_ref<'a>(
-        &'a mut self,
-        found: &InPlace,
-        bytes: &'a [u8],
-        valid: &'a str,
-    ) -> EventRef<'a> {
+    #[inline]
+    fn event_ref<'a>(&'a mut self, found: &Found, bytes: &'a [u8], valid: &'a str) -> EventRef<'a> {
         let text = |(s, e): Span| match valid.get(s..e) {
             Some(text) => Ok(text),
             None => utf8(&bytes[s..e]).map_err(|()| &bytes[s..e]),
@@ -715,16 +654,13 @@ impl Decoder {
         };
     }
 
-    /// Sets the last event ID (and its buffer) at a blank line, from the in-place path.
+    /// Sets the last event ID at a blank line, from the in-place path. (The last event ID
+    /// buffer is only read while an `id` line of the general path is pending, `id_dirty`.)
     fn set_last_id(&mut self, id: &str) {
         if self.last_id != id {
             self.last_id.clear();
             self.last_id.push_str(id);
             self.last_id_text = None;
-        }
-        if self.id_buffer != id {
-            self.id_buffer.clear();
-            self.id_buffer.push_str(id);
         }
     }
 
@@ -800,6 +736,7 @@ impl Decoder {
         self.has_fields = false;
     }
 
+    #[inline]
     fn max_line(&self) -> usize {
         self.limits.max_line.max(MIN_LINE)
     }
@@ -1089,6 +1026,147 @@ impl Decoder {
         self.data_len = 0;
         self.has_fields = false;
         Some(Frame::Event(event))
+    }
+}
+
+/// Reads the lines of the in-place block `st` from where the last call stopped up to its
+/// blank line, by the same rules as [`Decoder::line`]. A free function over the decoder's
+/// fields, so that `st` is updated in place (copying it in and out of a local stalls on
+/// store forwarding).
+#[inline]
+fn scan_block(
+    bytes: &[u8],
+    st: &mut InPlace,
+    lines: &mut Vec<Span>,
+    retry: &mut Option<u64>,
+    limits: &Limits,
+) -> Scan {
+    let max_line = limits.max_line.max(MIN_LINE);
+    // The caller's buffer holds the block until it ends: no more than one line may.
+    let more = |st: &InPlace| {
+        if bytes.len() - st.start > max_line {
+            Scan::General
+        } else {
+            Scan::More
+        }
+    };
+    loop {
+        if st.skip_lf {
+            match bytes.get(st.pos) {
+                None => return more(st),
+                Some(b'\n') => st.pos += 1,
+                Some(_) => {}
+            }
+            st.skip_lf = false;
+            st.scanned = st.pos;
+        }
+        let pos = st.pos;
+        // A blank line ends the block; seen without a search.
+        let (end, cr_end) = match bytes.get(pos) {
+            None => return more(st),
+            Some(b'\n') => (pos + 1, false),
+            Some(b'\r') => match bytes.get(pos + 1) {
+                Some(b'\n') => (pos + 2, false),
+                Some(_) => (pos + 1, false),
+                None => (pos + 1, true),
+            },
+            Some(&first) => {
+                let from = st.scanned.max(pos);
+                let Some(found) = memchr::memchr2(b'\r', b'\n', &bytes[from..]) else {
+                    st.scanned = bytes.len();
+                    return more(st);
+                };
+                let end = from + found;
+                if end - pos > max_line {
+                    return Scan::General;
+                }
+                let eol = if bytes[end] == b'\n' {
+                    1
+                } else {
+                    match bytes.get(end + 1) {
+                        Some(b'\n') => 2,
+                        Some(_) => 1,
+                        None => {
+                            st.skip_lf = true;
+                            1
+                        }
+                    }
+                };
+                st.pos = end + eol;
+                st.scanned = st.pos;
+                let line = &bytes[pos..end];
+                // The common names are recognised by their first byte and a prefix.
+                let (name, value) = match first {
+                    b':' => continue,
+                    b'd' if line.starts_with(b"data:") => (Name::Data, value_start(line, 5)),
+                    b'e' if line.starts_with(b"event:") => (Name::Event, value_start(line, 6)),
+                    b'i' if line.starts_with(b"id:") => (Name::Id, value_start(line, 3)),
+                    _ => {
+                        let (name, value) = match memchr::memchr(b':', line) {
+                            Some(c) => (&line[..c], value_start(line, c + 1)),
+                            None => (line, line.len()),
+                        };
+                        let name = match name {
+                            b"data" => Name::Data,
+                            b"event" => Name::Event,
+                            b"id" => Name::Id,
+                            b"retry" => Name::Retry,
+                            _ => continue,
+                        };
+                        (name, value)
+                    }
+                };
+                let value = pos + value;
+                match name {
+                    Name::Data => {
+                        st.data_len = st.data_len.saturating_add(end - value + 1);
+                        if st.data_len > limits.max_event {
+                            return Scan::General;
+                        }
+                        st.data = match st.data {
+                            InPlaceData::None => InPlaceData::Line((value, end)),
+                            InPlaceData::Line(first) => {
+                                lines.clear();
+                                lines.push(first);
+                                lines.push((value, end));
+                                InPlaceData::Lines
+                            }
+                            InPlaceData::Lines => {
+                                lines.push((value, end));
+                                InPlaceData::Lines
+                            }
+                        };
+                    }
+                    Name::Event => st.event = Some((value, end)),
+                    Name::Id => {
+                        // "If the field value does not contain U+0000 NULL".
+                        if memchr::memchr(0, &bytes[value..end]).is_none() {
+                            st.id = Some((value, end));
+                        }
+                    }
+                    // "Set the reconnection time": at once, not at the blank line.
+                    Name::Retry => {
+                        if let Some(ms) = parse_digits(&bytes[value..end]) {
+                            *retry = Some(ms);
+                        }
+                    }
+                }
+                continue;
+            }
+        };
+        if !matches!(st.data, InPlaceData::None) {
+            let found = Found {
+                data: st.data,
+                event: st.event,
+                id: st.id,
+            };
+            return Scan::Event { found, end, cr_end };
+        }
+        return Scan::Empty {
+            id: st.id,
+            end,
+            cr_end,
+        };
     }
 }
 
