@@ -259,9 +259,38 @@ enum Name {
 /// The fields of a whole block with data, found in place.
 #[derive(Clone, Copy)]
 struct Found {
+    /// Where the block starts.
+    start: usize,
+    /// Where its blank line ends.
+    end: usize,
     data: InPlaceData,
     event: Option<Span>,
     id: Option<Span>,
+}
+
+/// Text known to be UTF-8 that starts at `base` in the caller's buffer.
+#[derive(Clone, Copy)]
+struct Checked<'a> {
+    base: usize,
+    text: &'a str,
+}
+
+impl<'a> Checked<'a> {
+    /// Nothing checked.
+    const NONE: Checked<'static> = Checked { base: 0, text: "" };
+
+    /// Where the checked text ends in the caller's buffer.
+    #[inline]
+    fn end(self) -> usize {
+        self.base + self.text.len()
+    }
+
+    /// The text of the buffer's range `(s, e)`, if it lies within (on character boundaries).
+    #[inline]
+    fn get(self, (s, e): Span) -> Option<&'a str> {
+        self.text
+            .get(s.checked_sub(self.base)?..e.checked_sub(self.base)?)
+    }
 }
 
 /// What [`Decoder::scan_in_place`] found.
@@ -414,7 +443,7 @@ impl Decoder {
                 Scan::Event { found, end, cr_end } => {
                     self.consume = end;
                     self.in_place = InPlace::at(0, cr_end);
-                    return Ok(Some(self.event_ref(&found, buf, "")));
+                    return Ok(Some(self.event_ref(&found, buf, Checked::NONE)));
                 }
                 Scan::More => {
                     self.compact(buf);
@@ -469,20 +498,26 @@ impl Decoder {
     {
         loop {
             self.settle(buf);
-            if self.can_read_in_place() && self.in_place.at_block_start() {
-                self.compact(buf);
+            if self.can_read_in_place() {
                 let bytes: &[u8] = buf;
-                // One UTF-8 check for every whole event of the read; values are then slices of
-                // `valid`. An event that reaches past it is checked value by value, as are all
-                // of a short read (most of which is a partial event).
-                let valid = if bytes.len() >= BATCH_MIN {
-                    valid_prefix(bytes)
-                } else {
-                    ""
-                };
+                let mut checked = Checked::NONE;
                 loop {
+                    // One UTF-8 check for all the whole blocks ahead (from a block start, so an
+                    // event still pending from the last read is not checked again); values are
+                    // then slices of `checked`. Blocks past it are checked one by one, as are
+                    // those of short reads (mostly partial events).
+                    let start = self.in_place.start;
+                    if self.in_place.at_block_start()
+                        && start >= checked.end()
+                        && bytes.len() - start >= BATCH_MIN
+                    {
+                        checked = Checked {
+                            base: start,
+                            text: valid_prefix(&bytes[start..]),
+                        };
+                    }
                     match self.scan_in_place(bytes) {
-                        Scan::Event { found, .. } => f(self.event_ref(&found, bytes, valid)),
+                        Scan::Event { found, .. } => f(self.event_ref(&found, bytes, checked)),
                         Scan::More => {
                             self.compact(buf);
                             return Ok(());
@@ -585,12 +620,26 @@ impl Decoder {
     }
 
     /// Turns a whole block read in place into the event it dispatches, and lets the block take
-    /// effect. `valid` is a prefix of `bytes` known to be UTF-8 (possibly empty): values inside it
-    /// are sliced from it, the others are checked one by one; an invalid one is replaced (U+FFFD)
-    /// into the decoder's own buffers.
+    /// effect. `checked` is a part of `bytes` known to be UTF-8 (possibly empty). An invalid value
+    /// is replaced (U+FFFD) into the decoder's own buffers.
     #[inline]
-    fn event_ref<'a>(&'a mut self, found: &Found, bytes: &'a [u8], valid: &'a str) -> EventRef<'a> {
-        let text = |(s, e): Span| match valid.get(s..e) {
+    fn event_ref<'a>(
+        &'a mut self,
+        found: &Found,
+        bytes: &'a [u8],
+        checked: Checked<'a>,
+    ) -> EventRef<'a> {
+        // The block is checked as UTF-8 once, unless `checked` covers it; its values are then
+        // slices of it. A value of a block with invalid UTF-8 is checked on its own.
+        let checked = if found.start >= checked.base && found.end <= checked.end() {
+            checked
+        } else {
+            Checked {
+                base: found.start,
+                text: utf8(&bytes[found.start..found.end]).unwrap_or_default(),
+            }
+        };
+        let text = |(s, e): Span| match checked.get((s, e)) {
             Some(text) => Ok(text),
             None => utf8(&bytes[s..e]).map_err(|()| &bytes[s..e]),
         };
@@ -612,7 +661,7 @@ impl Decoder {
                 }
             },
             _ => {
-                self.join_lines(bytes, valid);
+                self.join_lines(bytes, checked);
                 None
             }
         };
@@ -628,16 +677,14 @@ impl Decoder {
     }
 
     /// Joins the data lines in `lines` with LF into `joined`.
-    fn join_lines(&mut self, bytes: &[u8], valid: &str) {
+    fn join_lines(&mut self, bytes: &[u8], checked: Checked<'_>) {
         self.joined.clear();
-        if let Some(&(_, last)) = self.lines.last()
-            && last <= valid.len()
-        {
-            for (i, &(s, e)) in self.lines.iter().enumerate() {
+        if self.lines.iter().all(|&span| checked.get(span).is_some()) {
+            for (i, &span) in self.lines.iter().enumerate() {
                 if i > 0 {
                     self.joined.push('\n');
                 }
-                self.joined.push_str(valid.get(s..e).unwrap_or_default());
+                self.joined.push_str(checked.get(span).unwrap_or_default());
             }
             return;
         }
@@ -1156,6 +1203,8 @@ fn scan_block(
         };
         if !matches!(st.data, InPlaceData::None) {
             let found = Found {
+                start: st.start,
+                end,
                 data: st.data,
                 event: st.event,
                 id: st.id,
