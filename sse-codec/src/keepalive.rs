@@ -11,12 +11,20 @@ use futures_core::Stream;
 /// A runtime's timer: the one thing keep-alive needs from it.
 ///
 /// Implemented for every `FnMut(Duration) -> impl Future<Output = ()>`, so
-/// `|d| async_io::Timer::after(d)`-style closures work as they are.
+/// `|d| async_io::Timer::after(d)`-style closures work as they are. Such a timer has no clock,
+/// so every event re-arms it; a timer that also implements [`now`](Timer::now) is armed once
+/// per idle interval instead (with many streams, arming a runtime timer per event costs
+/// reactor wake-ups and system calls).
 pub trait Timer {
     /// The future that completes after the duration.
     type Sleep: Future<Output = ()>;
     /// A future that completes after `duration`.
     fn sleep(&mut self, duration: Duration) -> Self::Sleep;
+    /// The time on a monotonic clock, from any fixed origin, if the timer has a clock.
+    /// Default: `None`.
+    fn now(&mut self) -> Option<Duration> {
+        None
+    }
 }
 
 impl<F, S> Timer for F
@@ -78,10 +86,13 @@ impl KeepAlive {
         } else {
             opening.put_u8(b'\n');
         }
+        let mut timer = timer;
+        let last = timer.now();
         KeepAliveStream {
             inner: stream,
             timer,
             sleep: None,
+            last,
             interval: self.interval,
             opening: Some(opening.freeze()),
             done: false,
@@ -100,6 +111,8 @@ pin_project_lite::pin_project! {
         timer: T,
         #[pin]
         sleep: Option<T::Sleep>,
+        // When the stream last sent something, if the timer has a clock.
+        last: Option<Duration>,
         interval: Option<Duration>,
         opening: Option<Bytes>,
         done: bool,
@@ -123,8 +136,12 @@ where
         }
         match this.inner.poll_next(cx) {
             Poll::Ready(Some(frame)) => {
-                // Every event resets the idle timer.
-                this.sleep.set(None);
+                // Every event restarts the idle time: noted on the clock (the armed sleep stays
+                // and is extended when it fires), or without one by re-arming.
+                match this.timer.now() {
+                    Some(now) => *this.last = Some(now),
+                    None => this.sleep.set(None),
+                }
                 Poll::Ready(Some(frame))
             }
             Poll::Ready(None) => {
@@ -136,15 +153,32 @@ where
                 let Some(interval) = *this.interval else {
                     return Poll::Pending;
                 };
-                if this.sleep.is_none() {
-                    this.sleep.set(Some(this.timer.sleep(interval)));
-                }
-                match this.sleep.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {
-                    Some(Poll::Ready(())) => {
-                        this.sleep.set(None);
-                        Poll::Ready(Some(Bytes::from_static(KEEP_ALIVE_FRAME)))
+                loop {
+                    if this.sleep.is_none() {
+                        // Until `interval` after the last frame (on the clock), or a whole one.
+                        let wait = match (*this.last, this.timer.now()) {
+                            (Some(last), Some(now)) => {
+                                interval.saturating_sub(now.saturating_sub(last))
+                            }
+                            _ => interval,
+                        };
+                        this.sleep.set(Some(this.timer.sleep(wait)));
                     }
-                    _ => Poll::Pending,
+                    match this.sleep.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {
+                        Some(Poll::Ready(())) => {
+                            this.sleep.set(None);
+                            let now = this.timer.now();
+                            if let (Some(last), Some(now)) = (*this.last, now)
+                                && now.saturating_sub(last) < interval
+                            {
+                                // Events went out meanwhile: wait for the rest of the interval.
+                                continue;
+                            }
+                            *this.last = now;
+                            return Poll::Ready(Some(Bytes::from_static(KEEP_ALIVE_FRAME)));
+                        }
+                        _ => return Poll::Pending,
+                    }
                 }
             }
         }

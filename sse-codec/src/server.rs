@@ -734,7 +734,7 @@ fn into_http<R: Runtime>(
         Kind::Full(bytes) => Body::Full(Some(bytes).filter(|b| !b.is_empty())),
         Kind::Sse { stream, keep_alive } => {
             let keep_alive = keep_alive.unwrap_or(config.keep_alive);
-            let stream = keep_alive.wrap(stream, |d| R::sleep(d));
+            let stream = keep_alive.wrap(stream, KeepAliveClock::<R>::new());
             Body::Sse(Box::pin(SseBody::new(stream)), shutdown.clone())
         }
     };
@@ -742,6 +742,34 @@ fn into_http<R: Runtime>(
     *http.status_mut() = status;
     *http.headers_mut() = headers;
     http
+}
+
+/// The keep-alive timer of a response: the runtime's sleep, and a clock so that events do not
+/// re-arm it (a runtime timer armed per event costs reactor wake-ups).
+struct KeepAliveClock<R> {
+    origin: std::time::Instant,
+    runtime: core::marker::PhantomData<fn() -> R>,
+}
+
+impl<R> KeepAliveClock<R> {
+    fn new() -> Self {
+        KeepAliveClock {
+            origin: std::time::Instant::now(),
+            runtime: core::marker::PhantomData,
+        }
+    }
+}
+
+impl<R: Runtime> crate::Timer for KeepAliveClock<R> {
+    type Sleep = R::Sleep;
+
+    fn sleep(&mut self, duration: Duration) -> R::Sleep {
+        R::sleep(duration)
+    }
+
+    fn now(&mut self) -> Option<Duration> {
+        Some(self.origin.elapsed())
+    }
 }
 
 /// hyper's executor (HTTP/2 spawns per-stream tasks) on the adapter's runtime.

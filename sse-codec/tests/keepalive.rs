@@ -138,3 +138,71 @@ fn keep_alive_frames_are_comments_no_client_dispatches() {
     assert_eq!(event.data(), "real");
     assert!(decoder.decode(&mut buf).unwrap().is_none());
 }
+
+/// [`ManualTimer`] with a clock the test moves: `Timer::now` makes events leave the armed
+/// sleep alone.
+struct ClockTimer {
+    manual: ManualTimer,
+    now: Arc<Mutex<Duration>>,
+}
+
+impl ssewire::Timer for ClockTimer {
+    type Sleep = ManualSleep;
+    fn sleep(&mut self, duration: Duration) -> ManualSleep {
+        self.manual.requested.lock().unwrap().push(duration);
+        self.manual.fired.store(false, Ordering::SeqCst);
+        ManualSleep(self.manual.fired.clone())
+    }
+    fn now(&mut self) -> Option<Duration> {
+        Some(*self.now.lock().unwrap())
+    }
+}
+
+#[test]
+fn with_a_clock_events_do_not_rearm_and_idle_time_is_exact() {
+    let manual = ManualTimer::default();
+    let now = Arc::new(Mutex::new(Duration::from_secs(100)));
+    let timer = ClockTimer {
+        manual: manual.clone(),
+        now: now.clone(),
+    };
+    let advance = |secs| *now.lock().unwrap() += Duration::from_secs(secs);
+    let go = Arc::new(AtomicUsize::new(0));
+    let settings = KeepAlive {
+        interval: Some(Duration::from_secs(15)),
+        retry: None,
+    };
+    let mut stream = Box::pin(settings.wrap(gated_stream(go.clone(), 3), timer));
+    assert!(poll_next(&mut stream).is_ready(), "opening frame");
+    assert!(poll_next(&mut stream).is_pending());
+    assert_eq!(manual.armed(), 1);
+    // Two events 4 s and 10 s into the interval: the armed sleep stays as it is.
+    for (i, at) in [(1, 4), (2, 6)] {
+        advance(at);
+        go.store(i, Ordering::SeqCst);
+        assert!(matches!(poll_next(&mut stream), Poll::Ready(Some(_))));
+        assert!(poll_next(&mut stream).is_pending());
+        assert_eq!(manual.armed(), 1, "an event must not re-arm the timer");
+    }
+    // The sleep fires 15 s after it was armed, 5 s after the last event: no keep-alive, but a
+    // sleep for the 10 s left of the idle interval.
+    advance(5);
+    manual.fire();
+    assert!(poll_next(&mut stream).is_pending());
+    assert_eq!(
+        *manual.requested.lock().unwrap(),
+        [Duration::from_secs(15), Duration::from_secs(10)]
+    );
+    // 15 s idle: the keep-alive goes out, and the next idle interval is a whole one.
+    advance(10);
+    manual.fire();
+    assert_eq!(
+        poll_next(&mut stream),
+        Poll::Ready(Some(Bytes::from_static(KEEP_ALIVE_FRAME)))
+    );
+    assert!(poll_next(&mut stream).is_pending());
+    assert_eq!(
+        manual.requested.lock().unwrap().last(),
+        Some(&Duration::from_secs(15))
+    );
+}
