@@ -26,6 +26,7 @@ use hyper::body::Incoming;
 use crate::{KeepAlive, ProducerOutput, Sender, SseBody};
 
 mod conn_io;
+mod lean;
 
 pub use http::{HeaderMap as Headers, HeaderValue, Method, StatusCode, header};
 
@@ -576,6 +577,7 @@ async fn serve_connection<R, H, F>(
 {
     let shutdown = guard.0.clone();
     let service_shutdown = shutdown.clone();
+    let lean_handler = handler.clone();
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
         let handler = handler.clone();
         let shutdown = service_shutdown.clone();
@@ -599,7 +601,7 @@ async fn serve_connection<R, H, F>(
         drop(guard);
         return;
     };
-    let io = conn_io::Io::new(conn, prefix);
+    let mut io = conn_io::Io::new(conn, prefix);
     // The connection (and its socket) is gone before the guard says so.
     if http2 {
         let connection = hyper::server::conn::http2::Builder::new(Exec(runtime))
@@ -612,16 +614,26 @@ async fn serve_connection<R, H, F>(
         )
         .await;
     } else {
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(RuntimeTimer::<R>::default())
-            .header_read_timeout(config.header_read_timeout)
-            .serve_connection(io, service);
-        drive::<R, _>(
-            core::pin::pin!(connection),
-            |c| c.get_mut().as_mut().graceful_shutdown(),
-            &shutdown,
-        )
-        .await;
+        // Requests without a body take the lean path; the first one that does not (or anything
+        // unusual) hands the rest of the connection to hyper.
+        let lean = lean::serve::<R, _, _>(&mut io, &config, &*lean_handler, &shutdown, remote_addr);
+        let next = drive::<R, _>(core::pin::pin!(lean), |_| {}, &shutdown).await;
+        if let Some(lean::Next::Hyper(read)) = next {
+            io.set_prefix(read);
+            // Boxed: the connection task stays small while the lean path serves a stream.
+            let connection = Box::pin(
+                hyper::server::conn::http1::Builder::new()
+                    .timer(RuntimeTimer::<R>::default())
+                    .header_read_timeout(config.header_read_timeout)
+                    .serve_connection(io, service),
+            );
+            drive::<R, _>(
+                connection,
+                |c| c.get_mut().as_mut().graceful_shutdown(),
+                &shutdown,
+            )
+            .await;
+        }
     }
     drop(guard);
 }
@@ -667,24 +679,24 @@ async fn with_deadline<T>(
 /// Runs a connection until it ends or the server's shutdown ends it: at `stopping` it finishes
 /// the response in flight (HTTP/2: `GOAWAY`); at `ended` its SSE bodies end (cleanly on
 /// HTTP/1.1), it gets a short, bounded flush, and it is dropped, which closes the socket.
+/// Returns the connection's output, or `None` if the flush deadline cut it short.
 async fn drive<R: Runtime, C: Future + Unpin>(
     mut connection: C,
     mut graceful: impl FnMut(Pin<&mut C>),
     shutdown: &Shutdown,
-) {
+) -> Option<C::Output> {
     let mut stopping_seen = false;
     loop {
         listener!(shutdown.stop => stop);
         if shutdown.ended.load(Ordering::SeqCst) {
             let mut flush = core::pin::pin!(R::sleep(FLUSH_AFTER_END));
-            core::future::poll_fn(|cx| {
-                if Pin::new(&mut connection).poll(cx).is_ready() {
-                    return Poll::Ready(());
+            return core::future::poll_fn(|cx| {
+                if let Poll::Ready(output) = Pin::new(&mut connection).poll(cx) {
+                    return Poll::Ready(Some(output));
                 }
-                flush.as_mut().poll(cx)
+                flush.as_mut().poll(cx).map(|()| None)
             })
             .await;
-            return;
         }
         if shutdown.stopping.load(Ordering::SeqCst) && !stopping_seen {
             graceful(Pin::new(&mut connection));
@@ -692,14 +704,14 @@ async fn drive<R: Runtime, C: Future + Unpin>(
         }
         let mut stop = core::pin::pin!(stop);
         let done = core::future::poll_fn(|cx| {
-            if Pin::new(&mut connection).poll(cx).is_ready() {
-                return Poll::Ready(true);
+            if let Poll::Ready(output) = Pin::new(&mut connection).poll(cx) {
+                return Poll::Ready(Some(output));
             }
-            stop.as_mut().poll(cx).map(|()| false)
+            stop.as_mut().poll(cx).map(|()| None)
         })
         .await;
-        if done {
-            return;
+        if done.is_some() {
+            return done;
         }
     }
 }

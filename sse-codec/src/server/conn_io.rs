@@ -32,6 +32,11 @@ pin_project_lite::pin_project! {
 }
 
 impl<T> Io<T> {
+    /// Bytes already read from `inner` (the start of the next request), handed out first.
+    pub(super) fn set_prefix(&mut self, prefix: Bytes) {
+        self.prefix = prefix;
+    }
+
     pub(super) fn new(inner: T, prefix: Bytes) -> Self {
         Io {
             inner,

@@ -1,0 +1,417 @@
+//! The HTTP/1.1 path for requests without a body (an `EventSource`'s `GET`): the head parsed
+//! with `httparse`, the response written straight to the socket, an SSE stream as one chunk per
+//! event in one vectored write each.
+//!
+//! Why not hyper here: its HTTP/1 connection keeps an 8 KiB read buffer and an 8 KiB header
+//! buffer for its whole life, the better part of what an idle SSE stream costs. This path keeps
+//! no buffer while a stream is open. Anything it does not serve (a request with a body, `HEAD`,
+//! HTTP/1.0, `Expect`, `Upgrade`, a head that does not parse or is very long) goes to hyper with
+//! the bytes read so far, so hyper's rules and errors still apply to everything unusual.
+
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::future::{Future, poll_fn};
+use core::pin::Pin;
+use core::task::{Poll, ready};
+use std::io::{self, IoSlice, Write as _};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime};
+
+use bytes::{Buf, Bytes};
+use futures_io::{AsyncRead, AsyncWrite};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use http_body::Body as _;
+use hyper::rt::{Read, ReadBuf, Write};
+
+use super::conn_io::Io;
+use super::{Body, Config, Request, Response, Runtime, Shutdown, into_http, with_deadline};
+
+/// Longest request head this path reads; a longer one goes to hyper (which answers `431`).
+const MAX_HEAD: usize = 16 * 1024;
+/// Most header fields this path parses; more go to hyper.
+const MAX_HEADERS: usize = 64;
+/// Bytes read per call while a head is incomplete.
+const READ_CHUNK: usize = 2048;
+
+/// How the connection goes on after the lean path.
+pub(super) enum Next {
+    /// hyper serves the rest of the connection, starting with these bytes already read.
+    Hyper(Bytes),
+    /// Close it.
+    Close,
+}
+
+/// Serves requests without a body until the connection closes or a request needs hyper.
+pub(super) async fn serve<R, H, F>(
+    io: &mut Io<R::Conn>,
+    config: &Config,
+    handler: &H,
+    shutdown: &Arc<Shutdown>,
+    remote_addr: SocketAddr,
+) -> Next
+where
+    R: Runtime,
+    H: Fn(Request) -> F,
+    F: Future<Output = Response>,
+{
+    // The bytes of the next request head (and any that follow it).
+    let mut head = Vec::new();
+    loop {
+        let read = read_head::<R>(io, &mut head, config, shutdown, remote_addr);
+        let (request, len, close) = match read.await {
+            Head::Parsed {
+                request,
+                len,
+                close,
+            } => (request, len, close),
+            Head::Hyper => return Next::Hyper(Bytes::from(head)),
+            Head::Closed => return Next::Close,
+        };
+        head.drain(..len);
+        let response = handler(*request).await;
+        let (parts, body) = into_http::<R>(response, config, shutdown).into_parts();
+        let close = close || shutdown.stopping.load(Ordering::SeqCst);
+        let out = response_head(parts.status, &parts.headers, &body, close);
+        match body {
+            Body::Full(bytes) => {
+                let bytes = bytes.filter(|_| has_body(parts.status)).unwrap_or_default();
+                if write_all(io, &out, &bytes).await.is_err() {
+                    return Next::Close;
+                }
+            }
+            body @ Body::Sse(..) => {
+                if write_all(io, &out, &[]).await.is_err() {
+                    return Next::Close;
+                }
+                drop(out);
+                if stream(io, body, &mut head).await.is_err() {
+                    return Next::Close;
+                }
+            }
+        }
+        if close || shutdown.stopping.load(Ordering::SeqCst) {
+            return Next::Close;
+        }
+    }
+}
+
+enum Head {
+    /// A request this path serves; its head is `len` bytes long.
+    Parsed {
+        request: Box<Request>,
+        len: usize,
+        close: bool,
+    },
+    /// A request for hyper (everything read so far is in the buffer).
+    Hyper,
+    /// The client closed the connection (or the server is stopping) between requests.
+    Closed,
+}
+
+/// Reads into `head` until it holds a whole request head, within the header-read timeout
+/// (counted from the head's first byte).
+async fn read_head<R: Runtime>(
+    io: &mut Io<R::Conn>,
+    head: &mut Vec<u8>,
+    config: &Config,
+    shutdown: &Shutdown,
+    remote_addr: SocketAddr,
+) -> Head {
+    let mut started = (!head.is_empty()).then(Instant::now);
+    loop {
+        if !head.is_empty() {
+            match parse(head, remote_addr) {
+                Parse::Done(parsed) => return parsed,
+                Parse::Partial if head.len() <= MAX_HEAD => {}
+                Parse::Partial | Parse::NotOurs => return Head::Hyper,
+            }
+        }
+        let read = read_some(io, head, shutdown);
+        let n = match started {
+            // Waiting for the next request on an idle connection: no deadline.
+            None => read.await,
+            Some(at) => {
+                let left = config.header_read_timeout.saturating_sub(at.elapsed());
+                match with_deadline(read, R::sleep(left)).await {
+                    Some(n) => n,
+                    None => return Head::Closed,
+                }
+            }
+        };
+        match n {
+            Ok(0) | Err(_) => return Head::Closed,
+            Ok(_) => {
+                started.get_or_insert_with(Instant::now);
+            }
+        }
+    }
+}
+
+/// Reads what the socket has into `head`; `Ok(0)` at the end of the stream, or when the server
+/// is stopping and no request has begun.
+async fn read_some<T: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut Io<T>,
+    head: &mut Vec<u8>,
+    shutdown: &Shutdown,
+) -> io::Result<usize> {
+    let mut chunk = [0u8; READ_CHUNK];
+    poll_fn(|cx| {
+        if head.is_empty() && shutdown.stopping.load(Ordering::SeqCst) {
+            return Poll::Ready(Ok(0));
+        }
+        let mut buf = ReadBuf::new(&mut chunk);
+        ready!(Pin::new(&mut *io).poll_read(cx, buf.unfilled()))?;
+        head.extend_from_slice(buf.filled());
+        Poll::Ready(Ok(buf.filled().len()))
+    })
+    .await
+}
+
+enum Parse {
+    Done(Head),
+    Partial,
+    /// Not for this path: hyper takes it (and its errors) from here.
+    NotOurs,
+}
+
+/// Parses a request head this path serves: HTTP/1.1, no body, nothing that changes the
+/// connection's protocol.
+fn parse(bytes: &[u8], remote_addr: SocketAddr) -> Parse {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut fields);
+    let len = match parsed.parse(bytes) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Parse::Partial,
+        Err(_) => return Parse::NotOurs,
+    };
+    let (Some(method), Some(path), Some(1)) = (parsed.method, parsed.path, parsed.version) else {
+        return Parse::NotOurs;
+    };
+    if matches!(method, "HEAD" | "CONNECT") {
+        return Parse::NotOurs;
+    }
+    let (Ok(method), Ok(uri)) = (Method::from_bytes(method.as_bytes()), Uri::try_from(path))
+    else {
+        return Parse::NotOurs;
+    };
+    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    let mut close = false;
+    for field in parsed.headers.iter() {
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(field.name.as_bytes()),
+            HeaderValue::from_bytes(field.value),
+        ) else {
+            return Parse::NotOurs;
+        };
+        match name {
+            header::CONTENT_LENGTH if field.value != b"0" => return Parse::NotOurs,
+            header::TRANSFER_ENCODING | header::EXPECT | header::UPGRADE => {
+                return Parse::NotOurs;
+            }
+            header::CONNECTION => {
+                let tokens = field.value.split(|&b| b == b',');
+                for token in tokens.map(<[u8]>::trim_ascii) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if token.eq_ignore_ascii_case(b"upgrade") {
+                        return Parse::NotOurs;
+                    }
+                }
+            }
+            _ => {}
+        }
+        headers.append(name, value);
+    }
+    Parse::Done(Head::Parsed {
+        request: Box::new(Request::new(method, uri, headers, remote_addr)),
+        len,
+        close,
+    })
+}
+
+/// Whether a response with this status carries a body.
+fn has_body(status: StatusCode) -> bool {
+    !(status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED)
+}
+
+/// The status line and header fields of a response: the handler's fields, `date`, and the
+/// framing (`content-length`, or chunked for a stream), which this path owns.
+fn response_head(status: StatusCode, headers: &HeaderMap, body: &Body, close: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in headers {
+        if matches!(
+            *name,
+            header::CONTENT_LENGTH | header::TRANSFER_ENCODING | header::CONNECTION
+        ) {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"date: ");
+    out.extend_from_slice(httpdate::fmt_http_date(SystemTime::now()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    if has_body(status) {
+        match body.size_hint().exact() {
+            Some(len) => {
+                // Writing into a `Vec` cannot fail.
+                let _ = write!(out, "content-length: {len}\r\n");
+            }
+            None => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        }
+    }
+    if close {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Writes `first` then `second`.
+async fn write_all<T: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut Io<T>,
+    first: &[u8],
+    second: &[u8],
+) -> io::Result<()> {
+    let (mut first, mut second) = (first, second);
+    poll_fn(|cx| {
+        while !first.is_empty() || !second.is_empty() {
+            let slices = [IoSlice::new(first), IoSlice::new(second)];
+            let n = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &slices))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            let from_first = n.min(first.len());
+            first = &first[from_first..];
+            second = &second[n - from_first..];
+        }
+        Poll::Ready(Ok(()))
+    })
+    .await
+}
+
+/// Streams an SSE body as chunks until it ends (then writes the last chunk) or the client goes.
+/// Bytes the client sends meanwhile (its next request) are kept in `next`, up to a head's size.
+/// A chunk is written before the next event is asked for: a client that does not read holds
+/// the producer back.
+async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut Io<T>,
+    mut body: Body,
+    next: &mut Vec<u8>,
+) -> io::Result<()> {
+    let mut pending: Option<Chunk> = None;
+    let mut ending = false;
+    poll_fn(|cx| {
+        // The client closing its side ends the stream. (The I/O shim reads only once the reactor
+        // says the socket is readable, so this costs no system call per event.)
+        let mut scratch = [0u8; 512];
+        let mut read = ReadBuf::new(&mut scratch);
+        match Pin::new(&mut *io).poll_read(cx, read.unfilled()) {
+            Poll::Ready(Ok(())) if read.filled().is_empty() => {
+                return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
+            }
+            Poll::Ready(Ok(())) if next.len() + read.filled().len() <= MAX_HEAD => {
+                next.extend_from_slice(read.filled());
+                // Read again on the next poll, so that the reactor is asked to wake this task
+                // on the next bytes.
+                cx.waker().wake_by_ref();
+            }
+            Poll::Ready(Ok(())) => return Poll::Ready(Err(io::ErrorKind::OutOfMemory.into())),
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => {}
+        }
+        loop {
+            if let Some(chunk) = &mut pending {
+                while chunk.remaining() > 0 {
+                    let n = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &chunk.slices()))?;
+                    if n == 0 {
+                        return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                    }
+                    chunk.advance(n);
+                }
+                pending = None;
+                if ending {
+                    return Poll::Ready(Ok(()));
+                }
+            }
+            match ready!(Pin::new(&mut body).poll_frame(cx)) {
+                Some(Ok(frame)) => {
+                    // An empty chunk would end the body: skipped.
+                    if let Ok(data) = frame.into_data()
+                        && !data.is_empty()
+                    {
+                        pending = Some(Chunk::new(data));
+                    }
+                }
+                None => {
+                    // The last chunk: `0\r\n\r\n`.
+                    pending = Some(Chunk::new(Bytes::new()));
+                    ending = true;
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// One chunk of a chunked body in the writing: its size line, its data, its CRLF. With no data
+/// it is the last chunk.
+struct Chunk {
+    /// `{size:X}\r\n`.
+    size: [u8; 20],
+    size_at: usize,
+    size_end: usize,
+    data: Bytes,
+    /// Bytes of the closing CRLF written.
+    crlf_at: usize,
+}
+
+impl Chunk {
+    fn new(data: Bytes) -> Self {
+        let mut size = [0u8; 20];
+        let mut line = &mut size[..];
+        // At most 16 hex digits and CRLF: it fits, and writing into a slice cannot fail then.
+        let _ = write!(line, "{:X}\r\n", data.len());
+        let size_end = 20 - line.len();
+        Chunk {
+            size,
+            size_at: 0,
+            size_end,
+            data,
+            crlf_at: 0,
+        }
+    }
+
+    fn remaining(&self) -> usize {
+        (self.size_end - self.size_at) + self.data.len() + (2 - self.crlf_at)
+    }
+
+    fn slices(&self) -> [IoSlice<'_>; 3] {
+        [
+            IoSlice::new(&self.size[self.size_at..self.size_end]),
+            IoSlice::new(&self.data),
+            IoSlice::new(&b"\r\n"[self.crlf_at..]),
+        ]
+    }
+
+    fn advance(&mut self, mut n: usize) {
+        let size = (self.size_end - self.size_at).min(n);
+        self.size_at += size;
+        n -= size;
+        let data = self.data.len().min(n);
+        self.data.advance(data);
+        n -= data;
+        self.crlf_at = (self.crlf_at + n).min(2);
+    }
+}
