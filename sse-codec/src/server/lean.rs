@@ -32,6 +32,8 @@ use super::{Body, Config, Request, Response, Runtime, Shutdown, into_http, with_
 const MAX_HEAD: usize = 16 * 1024;
 /// Most header fields this path parses; more go to hyper.
 const MAX_HEADERS: usize = 64;
+/// Largest chunk (size line, data, CRLF) copied into one contiguous write.
+const FLAT_CHUNK: usize = 2048;
 /// Bytes read per call while a head is incomplete.
 const READ_CHUNK: usize = 2048;
 
@@ -351,7 +353,21 @@ async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
                     if let Ok(data) = frame.into_data()
                         && !data.is_empty()
                     {
-                        pending = Some(Chunk::new(data));
+                        let mut chunk = Chunk::new(data);
+                        // A small chunk goes out as one contiguous `send`, which costs the
+                        // kernel less than a three-part `writev`; what it does not take is
+                        // written from the chunk.
+                        let mut flat = [0u8; FLAT_CHUNK];
+                        if let Some(flat) = chunk.flatten(&mut flat) {
+                            match Pin::new(&mut *io).poll_write(cx, flat) {
+                                Poll::Ready(Ok(n)) => chunk.advance(n),
+                                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                                Poll::Pending => {}
+                            }
+                        }
+                        if chunk.remaining() > 0 {
+                            pending = Some(chunk);
+                        }
                     }
                 }
                 None => {
@@ -405,6 +421,21 @@ impl Chunk {
         ]
     }
 
+    /// The whole chunk copied into `into`, if it fits and nothing of it was written yet.
+    fn flatten<'a>(&self, into: &'a mut [u8]) -> Option<&'a [u8]> {
+        let len = self.remaining();
+        if len > into.len() || self.size_at > 0 {
+            return None;
+        }
+        let size = &self.size[..self.size_end];
+        let (head, rest) = into.split_at_mut(size.len());
+        head.copy_from_slice(size);
+        let (data, rest) = rest.split_at_mut(self.data.len());
+        data.copy_from_slice(&self.data);
+        rest[..2].copy_from_slice(b"\r\n");
+        Some(&into[..len])
+    }
+
     fn advance(&mut self, mut n: usize) {
         let size = (self.size_end - self.size_at).min(n);
         self.size_at += size;
@@ -413,5 +444,51 @@ impl Chunk {
         self.data.advance(data);
         n -= data;
         self.crlf_at = (self.crlf_at + n).min(2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the chunk would write, `step` bytes at a time.
+    fn written(mut chunk: Chunk, step: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        while chunk.remaining() > 0 {
+            let mut all = Vec::new();
+            for slice in chunk.slices() {
+                all.extend_from_slice(&slice);
+            }
+            let n = step.min(all.len());
+            out.extend_from_slice(&all[..n]);
+            chunk.advance(n);
+        }
+        out
+    }
+
+    #[test]
+    fn chunks_frame_their_data_at_any_write_size() {
+        for step in [1, 2, 3, 7, 100] {
+            let chunk = Chunk::new(Bytes::from_static(b"data: hi\n\n"));
+            assert_eq!(written(chunk, step), b"A\r\ndata: hi\n\n\r\n", "step {step}");
+            assert_eq!(written(Chunk::new(Bytes::new()), step), b"0\r\n\r\n");
+        }
+        let big = Bytes::from(vec![b'x'; 70_000]);
+        let out = written(Chunk::new(big), 4096);
+        assert!(out.starts_with(b"11170\r\nxxx") && out.ends_with(b"xx\r\n"));
+    }
+
+    #[test]
+    fn a_small_chunk_flattens_whole_and_only_before_any_write() {
+        let mut flat = [0u8; FLAT_CHUNK];
+        let mut chunk = Chunk::new(Bytes::from_static(b"data: hi\n\n"));
+        assert_eq!(
+            chunk.flatten(&mut flat),
+            Some(&b"A\r\ndata: hi\n\n\r\n"[..])
+        );
+        chunk.advance(1);
+        assert_eq!(chunk.flatten(&mut flat), None);
+        let big = Chunk::new(Bytes::from(vec![b'x'; FLAT_CHUNK]));
+        assert_eq!(big.flatten(&mut flat), None);
     }
 }
