@@ -450,6 +450,7 @@ impl Chunk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     /// What the chunk would write, `step` bytes at a time.
     fn written(mut chunk: Chunk, step: usize) -> Vec<u8> {
