@@ -57,6 +57,7 @@ macro_rules! suite {
             slow_reader_memory_bounded
             graceful_shutdown
             ordinary_responses
+            one_connection_many_requests
             demo_json_and_custom_event
             demo_chat_stream_and_resume
             browser_demo

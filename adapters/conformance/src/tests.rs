@@ -975,6 +975,82 @@ pub async fn ordinary_responses<R: Runtime>(runtime: R) {
     .await;
 }
 
+/// One connection, many requests, pipelined in one write: ordinary responses and an event
+/// stream on the lean HTTP/1.1 path, a request with a body that goes to hyper, and the
+/// requests after it; answered in order, `Connection: close` honoured.
+pub async fn one_connection_many_requests<R: Runtime>(runtime: R) {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "one_connection_many_requests", async {
+        let server = start(runtime, Config::default(), chat_app::handle::<R>).await;
+        let addr = server.local_addr();
+        let exchange = |requests: String| async move {
+            let mut conn = connect(addr).await.expect("connect");
+            conn.write_all(requests.as_bytes()).await.expect("write");
+            let mut answer = Vec::new();
+            within::<R, _>(STEP, "reading to the end", conn.read_to_end(&mut answer))
+                .await
+                .expect("read");
+            String::from_utf8_lossy(&answer).into_owned()
+        };
+        let status_lines = |answer: &str| -> Vec<String> {
+            answer
+                .match_indices("HTTP/1.1 ")
+                .map(|(at, _)| answer[at..at + 12].to_owned())
+                .collect()
+        };
+
+        // Lean path only: a page, an event stream that ends (`/api/json`), a 404, a 204.
+        let answer = exchange(
+            "GET / HTTP/1.1\r\nHost: t\r\n\r\n\
+             GET /api/json HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n\
+             GET /no-such-page HTTP/1.1\r\nHost: t\r\n\r\n\
+             GET /api/counter HTTP/1.1\r\nHost: t\r\nLast-Event-ID: 9\r\nConnection: close\r\n\r\n"
+                .to_owned(),
+        )
+        .await;
+        assert_eq!(
+            status_lines(&answer),
+            [
+                "HTTP/1.1 200",
+                "HTTP/1.1 200",
+                "HTTP/1.1 404",
+                "HTTP/1.1 204"
+            ],
+            "{answer}"
+        );
+        let stream_end = answer
+            .find("\r\n0\r\n\r\n")
+            .expect("the stream's last chunk");
+        assert!(answer[..stream_end].contains("event: done"), "{answer}");
+        assert!(answer[stream_end..].contains("not found"), "{answer}");
+        assert!(answer.ends_with("connection: close\r\n\r\n"), "{answer}");
+
+        // A request with a body (not a route: 404) hands the connection to hyper, which
+        // answers it and the requests after it.
+        let answer = exchange(
+            "GET /no-such-page HTTP/1.1\r\nHost: t\r\n\r\n\
+             POST /no-such-page HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello\
+             GET /api/counter HTTP/1.1\r\nHost: t\r\nLast-Event-ID: 9\r\n\r\n\
+             GET /no-such-page HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                .to_owned(),
+        )
+        .await;
+        assert_eq!(
+            status_lines(&answer),
+            [
+                "HTTP/1.1 404",
+                "HTTP/1.1 404",
+                "HTTP/1.1 204",
+                "HTTP/1.1 404"
+            ],
+            "{answer}"
+        );
+        stop(&server).await;
+    })
+    .await;
+}
+
 /// The demo's `/api/json`: JSON pushes (a `Serialize` struct, a `serde_json` value) and a custom
 /// event with an id, then `done`.
 pub async fn demo_json_and_custom_event<R: Runtime>(runtime: R) {

@@ -194,8 +194,7 @@ fn parse(bytes: &[u8], remote_addr: SocketAddr) -> Parse {
     if matches!(method, "HEAD" | "CONNECT") {
         return Parse::NotOurs;
     }
-    let (Ok(method), Ok(uri)) = (Method::from_bytes(method.as_bytes()), Uri::try_from(path))
-    else {
+    let (Ok(method), Ok(uri)) = (Method::from_bytes(method.as_bytes()), Uri::try_from(path)) else {
         return Parse::NotOurs;
     };
     let mut headers = HeaderMap::with_capacity(parsed.headers.len());
@@ -471,7 +470,11 @@ mod tests {
     fn chunks_frame_their_data_at_any_write_size() {
         for step in [1, 2, 3, 7, 100] {
             let chunk = Chunk::new(Bytes::from_static(b"data: hi\n\n"));
-            assert_eq!(written(chunk, step), b"A\r\ndata: hi\n\n\r\n", "step {step}");
+            assert_eq!(
+                written(chunk, step),
+                b"A\r\ndata: hi\n\n\r\n",
+                "step {step}"
+            );
             assert_eq!(written(Chunk::new(Bytes::new()), step), b"0\r\n\r\n");
         }
         let big = Bytes::from(vec![b'x'; 70_000]);
