@@ -97,11 +97,13 @@ fn main() {
     for peer in DECODE_PEERS {
         let _ = write!(md, " vs {peer} |");
     }
-    md.push_str(" vs best peer | owned `decode` vs best peer |\n|---|---|---:|---:|");
+    md.push_str(
+        " vs best peer | `decode_ref` vs best peer | owned `decode` vs best peer |\n|---|---|---:|---:|",
+    );
     for _ in DECODE_PEERS {
         md.push_str("---:|");
     }
-    md.push_str("---:|---:|\n");
+    md.push_str("---:|---:|---:|\n");
     let mut found = 0;
     for corpus in CORPORA {
         for chunk in CHUNKS {
@@ -130,15 +132,24 @@ fn main() {
             for (_, r) in &peers {
                 let _ = write!(md, " {} |", fmt_ratio(*r));
             }
-            // The owned view (`Decoder::decode`) against the same best peer.
-            let owned = get(&group, "ssewire-owned").and_then(|owned| {
-                let best_peer = DECODE_PEERS
-                    .iter()
-                    .filter_map(|&p| get(&group, p))
-                    .min_by(|a, b| a.ns.total_cmp(&b.ns))?;
-                Some(ratio(owned, best_peer))
-            });
-            let _ = writeln!(md, " **{}** | {} |", fmt_ratio(best), fmt_ratio(owned));
+            // The one-event-per-call view (`Decoder::decode_ref`) and the owned view
+            // (`Decoder::decode`) against the same best peer.
+            let best_peer = DECODE_PEERS
+                .iter()
+                .filter_map(|&p| get(&group, p))
+                .min_by(|a, b| a.ns.total_cmp(&b.ns));
+            let mut vs_best = |function: &str| {
+                let view = get(&group, function)?;
+                Some(ratio(view, best_peer?))
+            };
+            let (by_ref, owned) = (vs_best("ssewire-ref"), vs_best("ssewire-owned"));
+            let _ = writeln!(
+                md,
+                " **{}** | {} | {} |",
+                fmt_ratio(best),
+                fmt_ratio(by_ref),
+                fmt_ratio(owned)
+            );
             if let Some(best) = best {
                 checks.push((
                     format!("decode {corpus}/{chunk} ≥ 2× the best peer ({best:.2}×)"),
