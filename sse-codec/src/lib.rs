@@ -9,7 +9,8 @@
 //! - [`Event`] is checked when it is built ([`EventType`], [`EventId`]), so [`encode`] cannot
 //!   fail and nothing a value holds can inject a field.
 //! - [`Decoder`] follows the WHATWG HTML "Server-sent events" parsing rules exactly, with a
-//!   browser view ([`Decoder::decode`], or [`Decoder::decode_ref`] without copying) and a raw
+//!   browser view ([`Decoder::decode`]; without copying, [`Decoder::decode_ref`] one event per
+//!   call or [`Decoder::decode_each`] every event of a read) and a raw
 //!   view ([`Decoder::decode_frame`]) that also yields id-only blocks, comments (keep-alives) and
 //!   `retry` fields. [`Limits`] bound memory.
 //! - [`IntoEvent`] is what a producer's `send` accepts: text, [`Event`]s and, with the `json`
@@ -46,7 +47,7 @@
 //! | `stream` | no | the producer bridge [`stream`] / [`Sender`] and [`KeepAlive`] with an injected [`Timer`] (needs `std`) |
 //! | `http-body` | no | [`SseBody`], an `http_body::Body` for hyper or axum, and [`sse_headers`] |
 //! | `hub` | no | [`Hub`]: publish once, fan out by reference count, replay after `Last-Event-ID`, bounded slow subscribers |
-//! | `server` | no | [`server`]: the hyper 1 server the runtime adapters share, generic over a small runtime trait |
+//! | `server` | no | [`server`]: the server the runtime adapters share (a lean HTTP/1.1 path for requests without a body, hyper 1 for the rest and HTTP/2), generic over a small runtime trait |
 //!
 //! Without default features the crate is `#![no_std]` and needs only `alloc`.
 #![no_std]

@@ -1,6 +1,12 @@
-//! The HTTP server shared by the runtime adapters (feature `server`): hyper 1 (HTTP/1.1 and
-//! HTTP/2 cleartext), generic over a tiny [`Runtime`] trait that an adapter implements with its
-//! listener, spawn and timer.
+//! The HTTP server shared by the runtime adapters (feature `server`): HTTP/1.1 and HTTP/2
+//! cleartext, generic over a tiny [`Runtime`] trait that an adapter implements with its listener,
+//! spawn and timer.
+//!
+//! HTTP/1.1 requests without a body (an `EventSource`'s `GET`) take a lean path: the head is
+//! parsed with `httparse` and the response written straight to the socket, an event stream as
+//! one chunk per event, with no buffer kept while it is open (an idle stream costs a few KiB).
+//! Everything else, and the rest of a connection once something else arrives, is served by
+//! hyper 1, as is HTTP/2.
 //!
 //! Users normally reach this through `ssewire-smol` or `ssewire-async-std`, which re-export it.
 

@@ -1,6 +1,6 @@
-//! Server-Sent Events on [async-std]: serve a send-callback producer over hyper 1 (HTTP/1.1 and
-//! HTTP/2 cleartext) on `async_std::net`, with `async_std::task::spawn` and
-//! `async_std::task::sleep`.
+//! Server-Sent Events on [async-std]: serve a send-callback producer over HTTP/1.1 and HTTP/2
+//! cleartext (`ssewire::server`: a lean HTTP/1.1 path for event streams, hyper 1 for the rest) on
+//! `async_std::net`, with `async_std::task::spawn` and `async_std::task::sleep`.
 //!
 //! The same API as `ssewire-smol`, so moving between them is a rename. **async-std is
 //! discontinued upstream** (its README points to smol; RUSTSEC-2025-0052): prefer

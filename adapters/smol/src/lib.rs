@@ -1,5 +1,6 @@
-//! Server-Sent Events on [smol]: serve a send-callback producer over hyper 1 (HTTP/1.1 and HTTP/2
-//! cleartext) on `smol::net`.
+//! Server-Sent Events on [smol]: serve a send-callback producer over HTTP/1.1 and HTTP/2
+//! cleartext (`ssewire::server`: a lean HTTP/1.1 path for event streams, hyper 1 for the rest) on
+//! `smol::net`.
 //!
 //! The routing is yours: a closure from a [`Request`] view (method, path, query, headers, parsed
 //! `Last-Event-ID`) to a [`Response`], either an SSE stream or an ordinary response.

@@ -32,9 +32,16 @@ pin_project_lite::pin_project! {
 }
 
 impl<T> Io<T> {
-    /// Bytes already read from `inner` (the start of the next request), handed out first.
+    /// Bytes already read from `inner` (the start of the next request), handed out first, before
+    /// any not yet handed out.
     pub(super) fn set_prefix(&mut self, prefix: Bytes) {
-        self.prefix = prefix;
+        if self.prefix.is_empty() {
+            self.prefix = prefix;
+        } else {
+            let mut both = bytes::BytesMut::from(&prefix[..]);
+            both.extend_from_slice(&self.prefix);
+            self.prefix = both.freeze();
+        }
     }
 
     pub(super) fn new(inner: T, prefix: Bytes) -> Self {
