@@ -449,9 +449,19 @@ impl Decoder {
                     self.compact(buf);
                     return Ok(None);
                 }
-                Scan::General | Scan::Empty { .. } => self.leave_in_place(buf),
+                Scan::General | Scan::Empty { .. } => {}
             }
         }
+        self.decode_general(buf)
+    }
+
+    /// The zero-copy view of the general path: the in-place block (if any) handed over, the
+    /// event decoded as an owned one that the `EventRef` borrows.
+    fn decode_general<'a>(
+        &'a mut self,
+        buf: &'a mut BytesMut,
+    ) -> Result<Option<EventRef<'a>>, Error> {
+        self.leave_in_place(buf);
         self.held = self.decode_owned(buf)?;
         Ok(self.held.as_ref().map(|event| EventRef {
             data: event.data(),
@@ -522,12 +532,12 @@ impl Decoder {
                             self.compact(buf);
                             return Ok(());
                         }
-                        // `decode_ref` below hands the block to the general path.
+                        // Below, the block goes to the general path.
                         _ => break,
                     }
                 }
             }
-            match self.decode_ref(buf)? {
+            match self.decode_general(buf)? {
                 Some(event) => f(event),
                 None => return Ok(()),
             }
@@ -1166,10 +1176,16 @@ fn scan_block(
                 let value = pos + value;
                 match name {
                     Name::Data => {
-                        st.data_len = st.data_len.saturating_add(end - value + 1);
-                        if st.data_len > limits.max_event {
+                        let data_len = st.data_len.saturating_add(end - value + 1);
+                        if data_len > limits.max_event {
+                            // The block is left as it was before this line, so that reading it
+                            // again (here or on the general path) meets the same limit.
+                            st.pos = pos;
+                            st.scanned = end;
+                            st.skip_lf = false;
                             return Scan::General;
                         }
+                        st.data_len = data_len;
                         st.data = match st.data {
                             InPlaceData::None => InPlaceData::Line((value, end)),
                             InPlaceData::Line(first) => {

@@ -11,9 +11,30 @@ enum Item {
     EventTooLarge(usize),
 }
 
+/// The browser views: `decode`, `decode_ref`, `decode_each`.
+#[derive(Debug, Clone, Copy)]
+enum View {
+    Owned,
+    Ref,
+    Each,
+}
+
+/// [`run_view`] through every browser view; they must agree.
+fn run(limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
+    let owned = run_view(View::Owned, limits, chunks);
+    for view in [View::Ref, View::Each] {
+        assert_eq!(
+            run_view(view, limits, chunks),
+            owned,
+            "{view:?} disagrees with decode"
+        );
+    }
+    owned
+}
+
 /// Feeds `chunks`, decoding until `Ok(None)` after each (and going on after errors), checking the
 /// memory bounds after every call; ends the stream.
-fn run(limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
+fn run_view(view: View, limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
     let mut decoder = Decoder::with_limits(limits);
     assert_eq!(decoder.limits(), &limits);
     let max_line = limits.max_line.max(8);
@@ -22,13 +43,23 @@ fn run(limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
     for chunk in chunks {
         buf.extend_from_slice(chunk);
         loop {
-            let result = decoder.decode(&mut buf);
+            let result = match view {
+                View::Owned => decoder
+                    .decode(&mut buf)
+                    .map(|e| e.map(|e| (e.data().to_owned(), e.id().map(str::to_owned)))),
+                View::Ref => decoder
+                    .decode_ref(&mut buf)
+                    .map(|e| e.map(|e| (e.data().to_owned(), e.id().map(str::to_owned)))),
+                // Every event of the buffer in one call; `Ok` means "need more bytes".
+                View::Each => decoder
+                    .decode_each(&mut buf, |e| {
+                        items.push(Item::Data(e.data().to_owned(), e.id().map(str::to_owned)));
+                    })
+                    .map(|()| None),
+            };
             assert!(decoder.buffered() <= limits.max_event);
             match result {
-                Ok(Some(event)) => items.push(Item::Data(
-                    event.data().to_owned(),
-                    event.id().map(str::to_owned),
-                )),
+                Ok(Some((data, id))) => items.push(Item::Data(data, id)),
                 Ok(None) => {
                     assert!(
                         buf.len() <= max_line,
@@ -68,6 +99,20 @@ fn limits(max_line: usize, max_event: usize, overflow: Overflow) -> Limits {
         max_event,
         overflow,
     }
+}
+
+/// Found by `fuzz/decode_split`: a data line over the event limit that ends in CR, followed by
+/// a CR at the very end, must fail in the zero-copy views too (the in-place reader once resumed
+/// after the line it had refused, and the error was lost).
+#[test]
+fn over_limit_line_ending_in_cr_at_the_end() {
+    let input =
+        b"\x11\x02event: a\r\ndata: x\r\ndata: \x8by\r\n\r\nid\r\ndata\r\n\r\ndata: cr only\r\r";
+    check(
+        limits(1024 * 1024, 1, Overflow::Error),
+        input,
+        &[Item::EventTooLarge(1), data(""), Item::EventTooLarge(1)],
+    );
 }
 
 #[test]

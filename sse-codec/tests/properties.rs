@@ -521,18 +521,52 @@ enum Item {
 }
 
 fn decode_items(limits: Limits, chunks: &[&[u8]]) -> (Vec<Item>, Option<u64>, String) {
+    let owned = decode_items_with(0, limits, chunks);
+    assert_views_agree(&owned, &decode_items_with(1, limits, chunks), "decode_ref");
+    assert_views_agree(&owned, &decode_items_with(2, limits, chunks), "decode_each");
+    owned
+}
+
+fn assert_views_agree<T: PartialEq + core::fmt::Debug>(owned: &T, other: &T, view: &str) {
+    assert_eq!(other, owned, "{view} disagrees with decode under limits");
+}
+
+/// [`decode_items`] through one view: 0 `decode`, 1 `decode_ref`, 2 `decode_each`.
+fn decode_items_with(
+    view: u8,
+    limits: Limits,
+    chunks: &[&[u8]],
+) -> (Vec<Item>, Option<u64>, String) {
     let mut decoder = Decoder::with_limits(limits);
     let mut buf = BytesMut::new();
     let mut items = Vec::new();
+    let item = |e: &ssewire::EventRef<'_>| {
+        Item::Event((
+            e.to_event().event().map(str::to_owned),
+            e.data().to_owned(),
+            e.id().map(str::to_owned),
+        ))
+    };
     for chunk in chunks {
         buf.extend_from_slice(chunk);
         loop {
-            match decoder.decode(&mut buf) {
-                Ok(Some(e)) => items.push(Item::Event((
-                    e.event().map(str::to_owned),
-                    e.data().to_owned(),
-                    e.id().map(str::to_owned),
-                ))),
+            let result = match view {
+                0 => decoder.decode(&mut buf).map(|e| {
+                    e.map(|e| {
+                        Item::Event((
+                            e.event().map(str::to_owned),
+                            e.data().to_owned(),
+                            e.id().map(str::to_owned),
+                        ))
+                    })
+                }),
+                1 => decoder.decode_ref(&mut buf).map(|e| e.as_ref().map(item)),
+                _ => decoder
+                    .decode_each(&mut buf, |e| items.push(item(&e)))
+                    .map(|()| None),
+            };
+            match result {
+                Ok(Some(item)) => items.push(item),
                 Ok(None) => break,
                 Err(Error::LineTooLong { .. }) => items.push(Item::LineTooLong),
                 Err(Error::EventTooLarge { .. }) => items.push(Item::EventTooLarge),
