@@ -512,14 +512,16 @@ impl Decoder {
                 let bytes: &[u8] = buf;
                 let mut checked = Checked::NONE;
                 loop {
-                    // One UTF-8 check for all the whole blocks ahead (from a block start, so an
-                    // event still pending from the last read is not checked again); values are
-                    // then slices of `checked`. Blocks past it are checked one by one, as are
-                    // those of short reads (mostly partial events).
+                    // One UTF-8 check for all the whole blocks ahead, from the start of a block
+                    // none of whose bytes were searched before (so a block still pending from the
+                    // last read, even one whose first line is not whole yet, is never checked
+                    // again: the work stays linear); values are then slices of `checked`. Blocks
+                    // past it are checked one by one, as are those of short reads (mostly partial
+                    // events).
                     let start = self.in_place.start;
-                    if self.in_place.at_block_start()
+                    if self.in_place.scanned == start
                         && start >= checked.end()
-                        && bytes.len() - start >= BATCH_MIN
+                        && bytes.len().saturating_sub(start) >= BATCH_MIN
                     {
                         checked = Checked {
                             base: start,
@@ -782,6 +784,12 @@ impl Decoder {
             self.consume = 0;
         }
         self.held = None;
+        if self.in_place.scanned > buf.len() {
+            // The buffer lost bytes the in-place block had read (a caller that did not only
+            // append): start afresh rather than index past its end. Every position of the block
+            // is at most `scanned`, so this keeps all of them in bounds.
+            self.in_place = InPlace::default();
+        }
     }
 
     fn reset_block(&mut self) {

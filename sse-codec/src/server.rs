@@ -602,6 +602,7 @@ async fn serve_connection<R, H, F>(
     // HTTP/2 with prior knowledge or HTTP/1.1, told apart by the first bytes. (hyper-util's
     // automatic builder does this too, but its connection is sized for HTTP/2 even when the
     // client speaks HTTP/1.1, which costs every idle SSE stream kilobytes.)
+    let accepted = Instant::now();
     let sniffed = with_deadline(sniff(conn), R::sleep(config.header_read_timeout)).await;
     let Some(Ok((conn, prefix, http2))) = sniffed else {
         drop(guard);
@@ -622,7 +623,14 @@ async fn serve_connection<R, H, F>(
     } else {
         // Requests without a body take the lean path; the first one that does not (or anything
         // unusual) hands the rest of the connection to hyper.
-        let lean = lean::serve::<R, _, _>(&mut io, &config, &*lean_handler, &shutdown, remote_addr);
+        let lean = lean::serve::<R, _, _>(
+            &mut io,
+            &config,
+            &*lean_handler,
+            &shutdown,
+            remote_addr,
+            accepted,
+        );
         let next = drive::<R, _>(core::pin::pin!(lean), |_| {}, &shutdown).await;
         if let Some(lean::Next::Hyper(read)) = next {
             io.set_prefix(read);

@@ -115,6 +115,38 @@ fn over_limit_line_ending_in_cr_at_the_end() {
     );
 }
 
+/// The buffer contract is "only append between calls"; a caller that breaks it (here: clears
+/// the buffer without `finish`) gets garbage at worst, never a panic, in every view.
+#[test]
+fn a_caller_that_clears_the_buffer_gets_no_panic() {
+    for view in [View::Owned, View::Ref, View::Each] {
+        let mut decoder = Decoder::new();
+        let mut buf = BytesMut::from(&b"data: a\n\ndata: b\ndata: cccccccccc"[..]);
+        let mut seen = Vec::new();
+        let mut drain = |decoder: &mut Decoder, buf: &mut BytesMut| match view {
+            View::Owned => {
+                while let Some(e) = decoder.decode(buf).expect("no limit") {
+                    seen.push(e.data().to_owned());
+                }
+            }
+            View::Ref => {
+                while let Some(e) = decoder.decode_ref(buf).expect("no limit") {
+                    seen.push(e.data().to_owned());
+                }
+            }
+            View::Each => decoder
+                .decode_each(buf, |e| seen.push(e.data().to_owned()))
+                .expect("no limit"),
+        };
+        drain(&mut decoder, &mut buf);
+        buf.clear();
+        buf.extend_from_slice(b"data: new\n\n");
+        drain(&mut decoder, &mut buf);
+        decoder.finish(&mut buf);
+        assert!(seen.len() <= 2, "{view:?}: {seen:?}");
+    }
+}
+
 #[test]
 fn defaults_are_finite() {
     let limits = Limits::default();

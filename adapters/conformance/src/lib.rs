@@ -58,6 +58,7 @@ macro_rules! suite {
             graceful_shutdown
             ordinary_responses
             one_connection_many_requests
+            idle_keep_alive_connection_closes
             demo_json_and_custom_event
             demo_chat_stream_and_resume
             browser_demo

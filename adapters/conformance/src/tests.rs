@@ -1051,6 +1051,41 @@ pub async fn one_connection_many_requests<R: Runtime>(runtime: R) {
     .await;
 }
 
+/// An idle keep-alive connection is closed once the header-read timeout passes without a new
+/// request (as hyper does), so silent clients cannot pile up connections.
+pub async fn idle_keep_alive_connection_closes<R: Runtime>(runtime: R) {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "idle_keep_alive_connection_closes", async {
+        let config = Config {
+            header_read_timeout: Duration::from_millis(300),
+            ..Config::default()
+        };
+        let server = start(runtime, config, chat_app::handle::<R>).await;
+        let mut conn = connect(server.local_addr()).await.expect("connect");
+        conn.write_all(b"GET /no-such-page HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .expect("write");
+        // The answer, then the end of the stream: the server closes the idle connection.
+        let mut answer = Vec::new();
+        within::<R, _>(STEP, "the server closing", conn.read_to_end(&mut answer))
+            .await
+            .expect("read");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+        assert!(answer.ends_with("not found\n"), "{answer}");
+        // A client that connects and never sends a head is closed too.
+        let mut silent = connect(server.local_addr()).await.expect("connect");
+        let mut nothing = Vec::new();
+        within::<R, _>(STEP, "the server closing", silent.read_to_end(&mut nothing))
+            .await
+            .expect("read");
+        assert!(nothing.is_empty());
+        stop(&server).await;
+    })
+    .await;
+}
+
 /// The demo's `/api/json`: JSON pushes (a `Serialize` struct, a `serde_json` value) and a custom
 /// event with an id, then `done`.
 pub async fn demo_json_and_custom_event<R: Runtime>(runtime: R) {

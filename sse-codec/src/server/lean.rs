@@ -28,7 +28,7 @@ use hyper::rt::{Read, ReadBuf, Write};
 use super::conn_io::Io;
 use super::{Body, Config, Request, Response, Runtime, Shutdown, into_http, with_deadline};
 
-/// Longest request head this path reads; a longer one goes to hyper (which answers `431`).
+/// Longest request head this path serves; a longer one goes to hyper (and its own limit).
 const MAX_HEAD: usize = 16 * 1024;
 /// Most header fields this path parses; more go to hyper.
 const MAX_HEADERS: usize = 64;
@@ -46,12 +46,17 @@ pub(super) enum Next {
 }
 
 /// Serves requests without a body until the connection closes or a request needs hyper.
+///
+/// Like hyper's, the header-read timeout bounds the wait for each request head: the first from
+/// `accepted`, the next ones from the end of the response before (so an idle keep-alive
+/// connection is closed after it).
 pub(super) async fn serve<R, H, F>(
     io: &mut Io<R::Conn>,
     config: &Config,
     handler: &H,
     shutdown: &Arc<Shutdown>,
     remote_addr: SocketAddr,
+    accepted: Instant,
 ) -> Next
 where
     R: Runtime,
@@ -60,8 +65,9 @@ where
 {
     // The bytes of the next request head (and any that follow it).
     let mut head = Vec::new();
+    let mut waiting_since = accepted;
     loop {
-        let read = read_head::<R>(io, &mut head, config, shutdown, remote_addr);
+        let read = read_head::<R>(io, &mut head, config, shutdown, remote_addr, waiting_since);
         let (request, len, close) = match read.await {
             Head::Parsed {
                 request,
@@ -72,9 +78,21 @@ where
             Head::Closed => return Next::Close,
         };
         head.drain(..len);
+        // Nothing is kept for the response's life but the bytes of a pipelined request.
+        if head.is_empty() {
+            head = Vec::new();
+        } else {
+            head.shrink_to_fit();
+        }
         let response = handler(*request).await;
-        let (parts, body) = into_http::<R>(response, config, shutdown).into_parts();
-        let close = close || shutdown.stopping.load(Ordering::SeqCst);
+        let (mut parts, body) = into_http::<R>(response, config, shutdown).into_parts();
+        if parts.status.is_informational() {
+            // A handler cannot answer with an interim response (hyper does the same).
+            parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        let close = close
+            || has_token(&parts.headers, header::CONNECTION, b"close")
+            || shutdown.stopping.load(Ordering::SeqCst);
         let out = response_head(parts.status, &parts.headers, &body, close);
         match body {
             Body::Full(bytes) => {
@@ -96,7 +114,18 @@ where
         if close || shutdown.stopping.load(Ordering::SeqCst) {
             return Next::Close;
         }
+        waiting_since = Instant::now();
     }
+}
+
+/// Whether a header field (a comma-separated list) holds `token`, in any case.
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> bool {
+    headers.get_all(name).iter().any(|value| {
+        value
+            .as_bytes()
+            .split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+    })
 }
 
 enum Head {
@@ -113,40 +142,28 @@ enum Head {
 }
 
 /// Reads into `head` until it holds a whole request head, within the header-read timeout
-/// (counted from the head's first byte).
+/// counted from `since`; at the deadline the connection closes.
 async fn read_head<R: Runtime>(
     io: &mut Io<R::Conn>,
     head: &mut Vec<u8>,
     config: &Config,
     shutdown: &Shutdown,
     remote_addr: SocketAddr,
+    since: Instant,
 ) -> Head {
-    let mut started = (!head.is_empty()).then(Instant::now);
     loop {
         if !head.is_empty() {
             match parse(head, remote_addr) {
+                Parse::Done(Head::Parsed { len, .. }) if len > MAX_HEAD => return Head::Hyper,
                 Parse::Done(parsed) => return parsed,
                 Parse::Partial if head.len() <= MAX_HEAD => {}
                 Parse::Partial | Parse::NotOurs => return Head::Hyper,
             }
         }
-        let read = read_some(io, head, shutdown);
-        let n = match started {
-            // Waiting for the next request on an idle connection: no deadline.
-            None => read.await,
-            Some(at) => {
-                let left = config.header_read_timeout.saturating_sub(at.elapsed());
-                match with_deadline(read, R::sleep(left)).await {
-                    Some(n) => n,
-                    None => return Head::Closed,
-                }
-            }
-        };
-        match n {
-            Ok(0) | Err(_) => return Head::Closed,
-            Ok(_) => {
-                started.get_or_insert_with(Instant::now);
-            }
+        let left = config.header_read_timeout.saturating_sub(since.elapsed());
+        match with_deadline(read_some(io, head, shutdown), R::sleep(left)).await {
+            Some(Ok(n)) if n > 0 => {}
+            _ => return Head::Closed,
         }
     }
 }
@@ -260,9 +277,11 @@ fn response_head(status: StatusCode, headers: &HeaderMap, body: &Body, close: bo
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(b"date: ");
-    out.extend_from_slice(httpdate::fmt_http_date(SystemTime::now()).as_bytes());
-    out.extend_from_slice(b"\r\n");
+    if !headers.contains_key(header::DATE) {
+        out.extend_from_slice(b"date: ");
+        out.extend_from_slice(httpdate::fmt_http_date(SystemTime::now()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
     if has_body(status) {
         match body.size_hint().exact() {
             Some(len) => {

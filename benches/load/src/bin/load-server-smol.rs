@@ -14,17 +14,27 @@ use ssewire_load::sys;
 
 fn main() -> std::io::Result<()> {
     let args = sys::ServerArgs::from_env();
-    // Experiment (`--local-executor`): run the tasks on an executor driven by the main thread,
-    // which also drives the async-io reactor, instead of smol's global executor thread (no
-    // cross-thread wake-ups).
-    let local = args.local_executor;
+    // One executor thread per core, as the tokio (multi-thread runtime) and actix (one worker
+    // per core) servers have: the main thread and one more per extra core run the executor.
+    // (smol's global executor runs one thread unless `SMOL_THREADS` says otherwise.)
+    // Experiment (`--local-executor`): the main thread alone, which also drives the async-io
+    // reactor (no cross-thread wake-ups).
+    let threads = if args.local_executor {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
     sys::server_prelude(args.max_life);
     let hub = Hub::default();
     let publisher = Arc::new(Publisher::default());
     let executor = Arc::new(smol::Executor::new());
+    for _ in 1..threads {
+        let executor = executor.clone();
+        std::thread::spawn(move || smol::block_on(executor.run(std::future::pending::<()>())));
+    }
     let ex = executor.clone();
     let main = async move {
-        let on = local.then_some(ex.clone());
+        let on = Some(ex.clone());
         start(&hub, &publisher, args.plan, on.as_ref());
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
         let handler = move |request: Request| {
@@ -42,20 +52,13 @@ fn main() -> std::io::Result<()> {
                 }
             }
         };
-        let server = if local {
-            ssewire_smol::serve_on(&ex, addr, ssewire_smol::Config::default(), handler).await?
-        } else {
-            ssewire_smol::serve(addr, handler).await?
-        };
+        let server =
+            ssewire_smol::serve_on(&ex, addr, ssewire_smol::Config::default(), handler).await?;
         sys::announce_port(server.local_addr().port());
         server.stopped().await;
         Ok(())
     };
-    if local {
-        smol::block_on(executor.run(main))
-    } else {
-        smol::block_on(main)
-    }
+    smol::block_on(executor.run(main))
 }
 
 /// Supersedes the running plan with `plan`, publishing through the hub.
