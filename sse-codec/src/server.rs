@@ -296,7 +296,7 @@ impl Response {
     }
 }
 
-/// The response body the server hands to hyper.
+/// The response body, written by the lean HTTP/1.1 path or handed to hyper.
 enum Body {
     Full(Option<Bytes>),
     /// Ends (cleanly, with HTTP/1.1's last chunk) once the server's grace period is over.

@@ -94,9 +94,12 @@ where
             || has_token(&parts.headers, header::CONNECTION, b"close")
             || shutdown.stopping.load(Ordering::SeqCst);
         let out = response_head(parts.status, &parts.headers, &body, close);
+        let status = parts.status;
+        // Not kept for the life of a stream.
+        drop(parts);
         match body {
             Body::Full(bytes) => {
-                let bytes = bytes.filter(|_| has_body(parts.status)).unwrap_or_default();
+                let bytes = bytes.filter(|_| has_body(status)).unwrap_or_default();
                 if write_all(io, &out, &bytes).await.is_err() {
                     return Next::Close;
                 }
