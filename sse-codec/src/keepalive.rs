@@ -74,7 +74,7 @@ impl KeepAlive {
     /// and `retry:` if set) so proxies see body bytes, then a keep-alive comment whenever the
     /// stream has been idle for `interval`. Keep-alives go only between items, never inside an
     /// event; the wrapped stream ends when `stream` ends.
-    pub fn wrap<S, T>(self, stream: S, timer: T) -> KeepAliveStream<S, T>
+    pub fn wrap<S, T>(self, stream: S, mut timer: T) -> KeepAliveStream<S, T>
     where
         S: Stream<Item = Bytes>,
         T: Timer,
@@ -86,7 +86,6 @@ impl KeepAlive {
         } else {
             opening.put_u8(b'\n');
         }
-        let mut timer = timer;
         let last = timer.now();
         KeepAliveStream {
             inner: stream,

@@ -46,20 +46,18 @@ fn run_view(view: View, limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
             let result = match view {
                 View::Owned => decoder
                     .decode(&mut buf)
-                    .map(|e| e.map(|e| (e.data().to_owned(), e.id().map(str::to_owned)))),
+                    .map(|e| e.map(|e| event(e.data(), e.id()))),
                 View::Ref => decoder
                     .decode_ref(&mut buf)
-                    .map(|e| e.map(|e| (e.data().to_owned(), e.id().map(str::to_owned)))),
+                    .map(|e| e.map(|e| event(e.data(), e.id()))),
                 // Every event of the buffer in one call; `Ok` means "need more bytes".
                 View::Each => decoder
-                    .decode_each(&mut buf, |e| {
-                        items.push(Item::Data(e.data().to_owned(), e.id().map(str::to_owned)));
-                    })
+                    .decode_each(&mut buf, |e| items.push(event(e.data(), e.id())))
                     .map(|()| None),
             };
             assert!(decoder.buffered() <= limits.max_event);
             match result {
-                Ok(Some((data, id))) => items.push(Item::Data(data, id)),
+                Ok(Some(item)) => items.push(item),
                 Ok(None) => {
                     assert!(
                         buf.len() <= max_line,
@@ -87,6 +85,11 @@ fn check(limits: Limits, input: &[u8], expected: &[Item]) {
         let (a, b) = input.split_at(i);
         assert_eq!(run(limits, &[a, b]), expected, "split at {i}");
     }
+}
+
+/// An event as an item.
+fn event(data: &str, id: Option<&str>) -> Item {
+    Item::Data(data.to_owned(), id.map(str::to_owned))
 }
 
 fn data(d: &str) -> Item {

@@ -540,13 +540,7 @@ fn decode_items_with(
     let mut decoder = Decoder::with_limits(limits);
     let mut buf = BytesMut::new();
     let mut items = Vec::new();
-    let item = |e: &ssewire::EventRef<'_>| {
-        Item::Event((
-            e.to_event().event().map(str::to_owned),
-            e.data().to_owned(),
-            e.id().map(str::to_owned),
-        ))
-    };
+    let item = |e: &ssewire::EventRef<'_>| Item::Event(dispatched(e));
     for chunk in chunks {
         buf.extend_from_slice(chunk);
         loop {

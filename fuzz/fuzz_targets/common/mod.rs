@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use bytes::BytesMut;
-use ssewire::{Decoder, Event, Frame, Limits, Overflow};
+use ssewire::{Decoder, Event, EventRef, Frame, Limits, Overflow};
 
 /// Decoder limits chosen by the low five bits of one fuzz byte, so that small limits (and both
 /// overflow policies) get exercised as often as the defaults.
@@ -31,6 +31,16 @@ pub enum Item {
 /// A browser-view event as (data, type, id): what `decode` and `decode_ref` must agree on.
 pub type Seen = (String, String, Option<String>);
 
+/// A zero-copy event in the comparable form; its data never holds a CR.
+fn seen_ref(event: &EventRef<'_>) -> Seen {
+    assert!(!event.data().contains('\r'));
+    (
+        event.data().to_owned(),
+        event.event_type().to_owned(),
+        event.id().map(str::to_owned),
+    )
+}
+
 /// The browser view through `decode_ref` (events borrow the buffer), in the comparable form
 /// `(data, type, id)`, errors as their message. Checks the same buffering contract.
 pub fn drain_ref(decoder: &mut Decoder, buf: &mut BytesMut, out: &mut Vec<Result<Seen, String>>) {
@@ -42,14 +52,7 @@ pub fn drain_ref(decoder: &mut Decoder, buf: &mut BytesMut, out: &mut Vec<Result
     loop {
         let item = match decoder.decode_ref(buf) {
             Ok(None) => None,
-            Ok(Some(event)) => {
-                assert!(!event.data().contains('\r'));
-                Some(Ok((
-                    event.data().to_owned(),
-                    event.event_type().to_owned(),
-                    event.id().map(str::to_owned),
-                )))
-            }
+            Ok(Some(event)) => Some(Ok(seen_ref(&event))),
             Err(e) => Some(Err(e.to_string())),
         };
         assert!(decoder.buffered() <= limits.max_event);
@@ -81,14 +84,7 @@ pub fn drain_each(decoder: &mut Decoder, buf: &mut BytesMut, out: &mut Vec<Resul
     let max_line = limits.max_line.max(8);
     // Each error drops at least one line: bound the calls.
     for _ in 0..buf.len() + 2 {
-        let result = decoder.decode_each(buf, |event| {
-            assert!(!event.data().contains('\r'));
-            out.push(Ok((
-                event.data().to_owned(),
-                event.event_type().to_owned(),
-                event.id().map(str::to_owned),
-            )));
-        });
+        let result = decoder.decode_each(buf, |event| out.push(Ok(seen_ref(&event))));
         assert!(decoder.buffered() <= limits.max_event);
         match result {
             Ok(()) => {
