@@ -108,3 +108,37 @@ fn zero_copy_views_allocate_nothing_per_event() {
         }
     }
 }
+
+#[test]
+fn zero_copy_views_read_the_first_event_in_place_too() {
+    // From a fresh decoder, the first read included: the first event of a stream is read in
+    // place like the others (it once went through the owned path, which split it off the
+    // caller's buffer and turned that into a shared buffer that later reads reallocated).
+    let stream = token_stream();
+    for each in [false, true] {
+        let pieces = chunks(&stream, 16 * 1024);
+        let mut decoder = Decoder::new();
+        let mut buf = BytesMut::with_capacity(64 * 1024);
+        let mut events = 0;
+        let info = allocation_counter::measure(|| {
+            for piece in &pieces {
+                buf.extend_from_slice(piece);
+                if each {
+                    decoder
+                        .decode_each(&mut buf, |_| events += 1)
+                        .expect("within limits");
+                } else {
+                    while decoder
+                        .decode_ref(&mut buf)
+                        .expect("within limits")
+                        .is_some()
+                    {
+                        events += 1;
+                    }
+                }
+            }
+        });
+        assert!(events > 1000, "{events} events");
+        assert_eq!(info.count_total, 0, "each: {each}, {events} events");
+    }
+}

@@ -168,6 +168,38 @@ pub struct Decoder {
     held: Option<Event>,
     /// The last valid reconnection time, in milliseconds.
     retry: Option<u64>,
+    /// Finds line ends.
+    eol: Eol,
+}
+
+/// Finds the next CR or LF. Where the CPU has AVX2 (detected once, with `std`), memchr's AVX2
+/// searcher is built once per decoder: `memchr::memchr2` picks and sets one up on every call,
+/// which on 64-byte reads costs about as much as the search itself.
+#[derive(Debug, Clone, Copy)]
+struct Eol {
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    avx2: Option<memchr::arch::x86_64::avx2::memchr::Two>,
+}
+
+impl Default for Eol {
+    fn default() -> Self {
+        Eol {
+            #[cfg(all(target_arch = "x86_64", feature = "std"))]
+            avx2: memchr::arch::x86_64::avx2::memchr::Two::new(b'\r', b'\n'),
+        }
+    }
+}
+
+impl Eol {
+    /// The index of the first CR or LF in `haystack`.
+    #[inline]
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        #[cfg(all(target_arch = "x86_64", feature = "std"))]
+        if let Some(two) = &self.avx2 {
+            return two.find(haystack);
+        }
+        memchr::memchr2(b'\r', b'\n', haystack)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -610,6 +642,7 @@ impl Decoder {
                 &mut self.lines,
                 &mut self.retry,
                 &self.limits,
+                &self.eol,
             );
             match scan {
                 Scan::Event { end, cr_end, .. } => {
@@ -790,6 +823,26 @@ impl Decoder {
             // is at most `scanned`, so this keeps all of them in bounds.
             self.in_place = InPlace::default();
         }
+        // Settled here rather than on the general path, so that the first event of a stream is
+        // read in place too (the general path splits events off the caller's buffer, which
+        // turns it into a shared one that `reserve` then reallocates and copies).
+        self.strip_bom(buf);
+    }
+
+    /// "UTF-8 decode" strips one leading BOM; its bytes may arrive one at a time. Returns whether
+    /// the stream is past it (false: the bytes so far could still be one).
+    #[inline]
+    fn strip_bom(&mut self, buf: &mut BytesMut) -> bool {
+        if !self.past_bom {
+            let n = buf.len().min(BOM.len());
+            if buf[..n] != BOM[..n] {
+                self.past_bom = true;
+            } else if n == BOM.len() {
+                buf.advance(BOM.len());
+                self.past_bom = true;
+            }
+        }
+        self.past_bom
     }
 
     fn reset_block(&mut self) {
@@ -809,17 +862,8 @@ impl Decoder {
     /// The one state machine behind both views.
     #[inline]
     fn next_frame(&mut self, buf: &mut BytesMut, comments: bool) -> Result<Option<Frame>, Error> {
-        if !self.past_bom {
-            // "UTF-8 decode" strips one leading BOM; its bytes may arrive one at a time.
-            let n = buf.len().min(BOM.len());
-            if buf[..n] != BOM[..n] {
-                self.past_bom = true;
-            } else if n < BOM.len() {
-                return Ok(None);
-            } else {
-                buf.advance(BOM.len());
-                self.past_bom = true;
-            }
+        if !self.strip_bom(buf) {
+            return Ok(None);
         }
         loop {
             if self.pending_lf {
@@ -832,7 +876,7 @@ impl Decoder {
                 self.pending_lf = false;
             }
             let from = self.scanned.min(buf.len());
-            let Some(end) = memchr::memchr2(b'\r', b'\n', &buf[from..]).map(|i| from + i) else {
+            let Some(end) = self.eol.find(&buf[from..]).map(|i| from + i) else {
                 self.scanned = buf.len();
                 return self.partial_line(buf);
             };
@@ -1105,6 +1149,7 @@ fn scan_block(
     lines: &mut Vec<Span>,
     retry: &mut Option<u64>,
     limits: &Limits,
+    eol: &Eol,
 ) -> Scan {
     let max_line = limits.max_line.max(MIN_LINE);
     // The caller's buffer holds the block until it ends: no more than one line may.
@@ -1137,7 +1182,7 @@ fn scan_block(
             },
             Some(&first) => {
                 let from = st.scanned.max(pos);
-                let Some(found) = memchr::memchr2(b'\r', b'\n', &bytes[from..]) else {
+                let Some(found) = eol.find(&bytes[from..]) else {
                     st.scanned = bytes.len();
                     return more(st);
                 };

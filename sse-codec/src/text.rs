@@ -88,7 +88,7 @@ impl core::fmt::Debug for Text {
 /// (where setting up SIMD costs more than it saves).
 #[inline]
 pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, ()> {
-    const SIMD_MIN_LEN: usize = 256;
+    const SIMD_MIN_LEN: usize = 64;
     if bytes.len() >= SIMD_MIN_LEN {
         simdutf8::basic::from_utf8(bytes).map_err(drop)
     } else {
