@@ -724,12 +724,19 @@ impl Decoder {
     /// Joins the data lines in `lines` with LF into `joined`.
     fn join_lines(&mut self, bytes: &[u8], checked: Checked<'_>) {
         self.joined.clear();
-        if self.lines.iter().all(|&span| checked.get(span).is_some()) {
-            for (i, &span) in self.lines.iter().enumerate() {
-                if i > 0 {
+        if let (Some(&(first, _)), Some(&(_, last))) = (self.lines.first(), self.lines.last())
+            && let Some(text) = checked.get((first, last))
+        {
+            // Every value lies in checked text and starts and ends next to ASCII bytes (a field
+            // name, CR, LF), so its slice of `text` is at character boundaries. A value that
+            // ended in LF is copied with it: one copy per line.
+            for &(s, e) in &self.lines {
+                let lf = bytes.get(e) == Some(&b'\n') && e < last;
+                let piece = text.get(s - first..e + usize::from(lf) - first);
+                self.joined.push_str(piece.unwrap_or_default());
+                if !lf && e < last {
                     self.joined.push('\n');
                 }
-                self.joined.push_str(checked.get(span).unwrap_or_default());
             }
             return;
         }
