@@ -2,8 +2,8 @@
 //! naive `format!`, on the token corpus, from text payloads and from serde structs (JSON).
 //!
 //! Each encoder builds its own event value from the payload (an owned `String` in the text case,
-//! a serde struct in the JSON case) and produces wire bytes: ssewire
-//! and russe into a reused `BytesMut`, sse-stream one `Bytes` per event, axum and actix-web-lab
+//! a borrowed `&str` in the borrowed-text case, a serde struct in the JSON case) and produces wire
+//! bytes: ssewire and russe into a reused `BytesMut`, sse-stream one `Bytes` per event, axum and actix-web-lab
 //! through their response bodies (the only public way to get their bytes; one body per 1000
 //! events, so the per-body cost is amortised).
 #![allow(
@@ -175,6 +175,91 @@ fn encode_text(c: &mut Criterion) {
     group.finish();
 }
 
+fn encode_borrowed(c: &mut Criterion) {
+    // The same token texts, borrowed (a producer that reuses one buffer per token, or slices of
+    // a decoded model output): each encoder takes them the cheapest way its API allows. ssewire
+    // writes from the `&str`; the others copy it into an owned value first (their event types
+    // own their data), so this case measures what that API difference costs per event.
+    let payloads: &'static [String] = Box::leak(token_payloads(EVENTS).into_boxed_slice());
+    let mut group = c.benchmark_group("encode_token_borrowed");
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    let mut buf = BytesMut::with_capacity(256 * 1024);
+    group.bench_function(BenchmarkId::from_parameter("ssewire"), |b| {
+        b.iter(|| {
+            buf.clear();
+            for p in payloads {
+                ssewire::encode_data(p, &mut buf);
+            }
+            black_box(buf.len())
+        });
+    });
+    group.bench_function(BenchmarkId::from_parameter("ssewire-event"), |b| {
+        b.iter(|| {
+            buf.clear();
+            for p in payloads {
+                ssewire::encode(&ssewire::Event::new(p.as_str()), &mut buf);
+            }
+            black_box(buf.len())
+        });
+    });
+    group.bench_function(BenchmarkId::from_parameter("russe"), |b| {
+        use tokio_util::codec::Encoder as _;
+        let mut encoder = russe::Encoder::default();
+        b.iter(|| {
+            buf.clear();
+            for p in payloads {
+                let message = russe::Message {
+                    data: p.as_str().into(),
+                    event: None,
+                    retry: None,
+                    id: None,
+                };
+                encoder
+                    .encode(russe::Event::Message(message), &mut buf)
+                    .expect("valid event");
+            }
+            black_box(buf.len())
+        });
+    });
+    group.bench_function(BenchmarkId::from_parameter("sse-stream"), |b| {
+        b.iter(|| {
+            let mut len = 0;
+            for p in payloads {
+                len += sse_stream::Sse::default()
+                    .data(p.as_str())
+                    .encode()
+                    .expect("valid event")
+                    .len();
+            }
+            black_box(len)
+        });
+    });
+    group.bench_function(BenchmarkId::from_parameter("axum"), |b| {
+        b.iter(|| {
+            let events = futures_lite::stream::iter(payloads)
+                .map(|p| Ok(axum::response::sse::Event::default().data(p)));
+            black_box(axum_body(events))
+        });
+    });
+    group.bench_function(BenchmarkId::from_parameter("actix-web-lab"), |b| {
+        b.iter(|| {
+            let events = futures_lite::stream::iter(payloads)
+                .map(|p| actix_web_lab::sse::Data::new(p.as_str()).into());
+            black_box(actix_body(events))
+        });
+    });
+    group.bench_function(BenchmarkId::from_parameter("format"), |b| {
+        b.iter(|| {
+            buf.clear();
+            for p in payloads {
+                buf.extend_from_slice(format!("data: {p}\n\n").as_bytes());
+            }
+            black_box(buf.len())
+        });
+    });
+    group.finish();
+}
+
 fn encode_json(c: &mut Criterion) {
     let chunks: &'static [TokenChunk] = Box::leak(token_chunks(EVENTS).into_boxed_slice());
     let mut group = c.benchmark_group("encode_token_json");
@@ -269,6 +354,6 @@ fn encode_json(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = ssewire_benches::criterion_config();
-    targets = encode_text, encode_json
+    targets = encode_text, encode_borrowed, encode_json
 }
 criterion_main!(benches);
