@@ -20,7 +20,8 @@ use futures_lite::StreamExt;
 use futures_lite::future::block_on;
 use futures_util::TryStreamExt;
 use ssewire_benches::{
-    CHUNK_SIZES, chunks, corpora, ssewire_decode, ssewire_decode_owned, ssewire_decode_ref,
+    CHUNK_SIZES, chunks, corpora, ssewire_decode, ssewire_decode_each, ssewire_decode_owned,
+    ssewire_decode_ref,
 };
 
 /// The least work any spec-conformant line decoder does: find every CR and LF. Counts lines and
@@ -137,8 +138,9 @@ fn russe(pieces: &[Bytes]) -> (usize, usize) {
 type Decode = fn(&[Bytes]) -> (usize, usize);
 
 /// Every decoder, ours first. The name is the criterion function id the report reads.
-const DECODERS: [(&str, Decode); 9] = [
+const DECODERS: [(&str, Decode); 10] = [
     ("ssewire", ssewire_decode),
+    ("ssewire-each", ssewire_decode_each),
     ("ssewire-ref", ssewire_decode_ref),
     ("ssewire-owned", ssewire_decode_owned),
     ("memchr", memchr_lines),

@@ -1,7 +1,8 @@
 //! Raw bytes into the decoder: never a panic, and memory stays within `Limits`.
 //!
 //! Byte 0: limits and policy (bits 0-4, see `common::limits`), view (bits 5-6: `decode`, raw
-//! frames, `decode_ref`, `decode_each`).
+//! frames, `decode_ref`, and `decode_each`, or with bit 7 `decode_read` reading every read in
+//! place).
 //! Byte 1: chunk size (0: the whole input at once). The rest: the stream.
 #![no_main]
 
@@ -22,12 +23,17 @@ fuzz_target!(|input: &[u8]| {
     } else {
         usize::from(*chunk)
     };
-    let mut decoder = Decoder::with_limits(limits);
+    let read_view = view == 3 && cfg & 0x80 != 0;
+    let mut decoder = Decoder::with_limits(limits).with_read_in_place_min(0);
     let mut buf = BytesMut::new();
     // Two streams through one decoder: `finish` readies it for a reconnection.
     for _ in 0..2 {
         let (mut items, mut seen) = (Vec::new(), Vec::new());
         for piece in stream.chunks(chunk) {
+            if read_view {
+                common::drain_read(&mut decoder, &mut buf, piece, &mut seen);
+                continue;
+            }
             buf.extend_from_slice(piece);
             match view {
                 0 | 1 => common::drain(&mut decoder, &mut buf, view == 1, &mut items),

@@ -1,6 +1,6 @@
-//! Split invariance: any chunking yields exactly the one-shot items, in all four views
-//! (`decode`, `decode_frame`, and `decode_ref` and `decode_each`, which must also agree with
-//! `decode`).
+//! Split invariance: any chunking yields exactly the one-shot items, in all five views
+//! (`decode`, `decode_frame`, and `decode_ref`, `decode_each` and `decode_read`, which must also
+//! agree with `decode`).
 //!
 //! Byte 0: limits and policy (bits 0-4, see `common::limits`). Byte 1: number of split steps
 //! `n` (255: one byte at a time), then `n` step bytes (each the length of the next chunk, 0 for
@@ -61,13 +61,13 @@ fuzz_target!(|input: &[u8]| {
             // The borrowing view gives the owned view's events, in one shot and in chunks.
             let want = common::seen(&whole.0);
             for cuts in [&[][..], &cuts[..]] {
-                for each in [false, true] {
-                    let got = run_ref(stream, cuts, *cfg, each);
-                    assert_eq!(got.0, want, "decode_ref (each: {each}), cuts: {cuts:?}");
+                for view in [View::Ref, View::Each, View::Read] {
+                    let got = run_ref(stream, cuts, *cfg, view);
+                    assert_eq!(got.0, want, "{view:?}, cuts: {cuts:?}");
                     assert_eq!(
                         (&got.1, got.2),
                         (&whole.1, whole.2),
-                        "decode_ref state (each: {each}), cuts: {cuts:?}"
+                        "{view:?} state, cuts: {cuts:?}"
                     );
                 }
             }
@@ -75,32 +75,48 @@ fuzz_target!(|input: &[u8]| {
     }
 });
 
+/// The zero-copy views.
+#[derive(Debug, Clone, Copy)]
+enum View {
+    /// `decode_ref`, one event per call.
+    Ref,
+    /// `decode_each` over the buffer each read is appended to.
+    Each,
+    /// `decode_read`, every read read in place.
+    Read,
+}
+
 fn run_ref(
     stream: &[u8],
     cuts: &[usize],
     cfg: u8,
-    each: bool,
+    view: View,
 ) -> (
     Vec<Result<common::Seen, String>>,
     String,
     Option<std::time::Duration>,
 ) {
-    let mut decoder = Decoder::with_limits(common::limits(cfg));
+    let mut decoder = Decoder::with_limits(common::limits(cfg)).with_read_in_place_min(0);
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
     let mut at = 0;
-    let drain = if each {
-        common::drain_each
-    } else {
-        common::drain_ref
+    let mut feed = |decoder: &mut Decoder, buf: &mut BytesMut, read: &[u8]| match view {
+        View::Ref | View::Each => {
+            buf.extend_from_slice(read);
+            let drain = if matches!(view, View::Each) {
+                common::drain_each
+            } else {
+                common::drain_ref
+            };
+            drain(decoder, buf, &mut out);
+        }
+        View::Read => common::drain_read(decoder, buf, read, &mut out),
     };
     for &cut in cuts {
-        buf.extend_from_slice(&stream[at..cut]);
+        feed(&mut decoder, &mut buf, &stream[at..cut]);
         at = cut;
-        drain(&mut decoder, &mut buf, &mut out);
     }
-    buf.extend_from_slice(&stream[at..]);
-    drain(&mut decoder, &mut buf, &mut out);
+    feed(&mut decoder, &mut buf, &stream[at..]);
     decoder.finish(&mut buf);
     (out, decoder.last_event_id().to_owned(), decoder.retry())
 }

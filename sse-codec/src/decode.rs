@@ -170,6 +170,18 @@ pub struct Decoder {
     retry: Option<u64>,
     /// Finds line ends.
     eol: Eol,
+    /// The shortest read [`Decoder::decode_read`] reads in place.
+    read_in_place_min: ReadMin,
+}
+
+/// The shortest read [`Decoder::decode_read`] reads in place: [`READ_IN_PLACE_MIN`] unless set.
+#[derive(Debug, Clone, Copy)]
+struct ReadMin(usize);
+
+impl Default for ReadMin {
+    fn default() -> Self {
+        ReadMin(READ_IN_PLACE_MIN)
+    }
 }
 
 /// Finds the next CR or LF. Where the CPU has AVX2 (detected once, with `std`), memchr's AVX2
@@ -350,6 +362,9 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 const MIN_LINE: usize = 8;
 /// The shortest buffer [`Decoder::decode_each`] checks as UTF-8 in one pass.
 const BATCH_MIN: usize = 512;
+/// The shortest read [`Decoder::decode_read`] reads in place by default (shorter ones are
+/// appended).
+const READ_IN_PLACE_MIN: usize = 512;
 
 impl Decoder {
     /// A decoder with the default [`Limits`].
@@ -363,6 +378,15 @@ impl Decoder {
             limits,
             ..Decoder::default()
         }
+    }
+
+    /// Sets the shortest read [`decode_read`](Decoder::decode_read) reads in place (shorter ones
+    /// are appended to its buffer; 512 bytes by default). The events are the same whatever it is;
+    /// tests and fuzz targets set it to 0 to read every read in place.
+    #[doc(hidden)]
+    pub fn with_read_in_place_min(mut self, bytes: usize) -> Self {
+        self.read_in_place_min = ReadMin(bytes);
+        self
     }
 
     /// The limits in force.
@@ -541,40 +565,155 @@ impl Decoder {
         loop {
             self.settle(buf);
             if self.can_read_in_place() {
-                let bytes: &[u8] = buf;
-                let mut checked = Checked::NONE;
-                loop {
-                    // One UTF-8 check for all the whole blocks ahead, from the start of a block
-                    // none of whose bytes were searched before (so a block still pending from the
-                    // last read, even one whose first line is not whole yet, is never checked
-                    // again: the work stays linear); values are then slices of `checked`. Blocks
-                    // past it are checked one by one, as are those of short reads (mostly partial
-                    // events).
-                    let start = self.in_place.start;
-                    if self.in_place.scanned == start
-                        && start >= checked.end()
-                        && bytes.len().saturating_sub(start) >= BATCH_MIN
-                    {
-                        checked = Checked {
-                            base: start,
-                            text: valid_prefix(&bytes[start..]),
-                        };
-                    }
-                    match self.scan_in_place(bytes) {
-                        Scan::Event { found, .. } => f(self.event_ref(&found, bytes, checked)),
-                        Scan::More => {
-                            self.compact(buf);
-                            return Ok(());
-                        }
-                        // Below, the block goes to the general path.
-                        _ => break,
-                    }
+                if let Scan::More = self.each_in_place(buf, &mut f) {
+                    self.compact(buf);
+                    return Ok(());
                 }
+                // Below, the block goes to the general path.
             }
             match self.decode_general(buf)? {
                 Some(event) => f(event),
                 None => return Ok(()),
             }
+        }
+    }
+
+    /// Hands every whole block of `bytes` from the in-place block on to `f`; returns how the
+    /// block after them stopped: [`Scan::More`] or [`Scan::General`]. The one place the in-place
+    /// reader is inlined into for the batch views (with more, the compiler kept it out of line,
+    /// and its results went through memory: half the speed).
+    #[inline(always)]
+    fn each_in_place<F>(&mut self, bytes: &[u8], f: &mut F) -> Scan
+    where
+        F: FnMut(EventRef<'_>),
+    {
+        let mut checked = Checked::NONE;
+        loop {
+            // One UTF-8 check for all the whole blocks ahead, from the start of a block none of
+            // whose bytes were searched before (so a block still pending from the last read, even
+            // one whose first line is not whole yet, is never checked again: the work stays
+            // linear); values are then slices of `checked`. Blocks past it are checked one by
+            // one, as are those of short reads (mostly partial events).
+            let start = self.in_place.start;
+            if self.in_place.scanned == start
+                && start >= checked.end()
+                && bytes.len().saturating_sub(start) >= BATCH_MIN
+            {
+                checked = Checked {
+                    base: start,
+                    text: valid_prefix(&bytes[start..]),
+                };
+            }
+            match self.scan_in_place(bytes) {
+                Scan::Event { found, .. } => f(self.event_ref(&found, bytes, checked)),
+                scan => return scan,
+            }
+        }
+    }
+
+    /// [`decode_each`](Decoder::decode_each) for a read the caller holds elsewhere (a `Bytes`
+    /// frame of an HTTP body, a slice of a read buffer): the whole events in `read` are handed to
+    /// `f` straight from it, and only the event left unfinished at its end (and the end of one
+    /// left unfinished by the last read) is copied into `buf`, which carries it to the next call.
+    /// The events, errors and limits are those of appending `read` to `buf` and calling
+    /// `decode_each`, which is what this does for short reads (under 512 bytes, where copying
+    /// is cheaper than switching) and at the start of a stream.
+    ///
+    /// Keep `buf` for this decoder's stream only, and feed every read through this method.
+    ///
+    /// # Errors
+    ///
+    /// As for [`decode`](Decoder::decode). The events before the error have been handed to `f`;
+    /// what followed it in `read` is in `buf`: call this method again with an empty `read` (or
+    /// [`decode_each`](Decoder::decode_each) on `buf`) to go on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::{Bytes, BytesMut};
+    ///
+    /// let mut decoder = ssewire::Decoder::new();
+    /// let mut carry = BytesMut::new();
+    /// let mut seen = Vec::new();
+    /// let body = [Bytes::from("data: 1\n\nid: 7\ndata: 2\n"), Bytes::from("\ndata: 3\n\n")];
+    /// for frame in &body {
+    ///     decoder.decode_read(&mut carry, frame, |event| {
+    ///         seen.push(format!("{}@{}", event.data(), event.id().unwrap_or("-")));
+    ///     })?;
+    /// }
+    /// assert_eq!(seen, ["1@-", "2@7", "3@7"]);
+    /// assert!(carry.is_empty());
+    /// # Ok::<(), ssewire::Error>(())
+    /// ```
+    #[inline]
+    pub fn decode_read<F>(&mut self, buf: &mut BytesMut, read: &[u8], f: F) -> Result<(), Error>
+    where
+        F: FnMut(EventRef<'_>),
+    {
+        if read.len() < self.read_in_place_min.0 || read.is_empty() || !self.past_bom {
+            buf.extend_from_slice(read);
+            self.decode_each(buf, f)
+        } else {
+            self.read_in_place(buf, read, f)
+        }
+    }
+
+    /// [`decode_read`](Decoder::decode_read) for a read that is long enough to read in place.
+    fn read_in_place<F>(
+        &mut self,
+        buf: &mut BytesMut,
+        mut read: &[u8],
+        mut f: F,
+    ) -> Result<(), Error>
+    where
+        F: FnMut(EventRef<'_>),
+    {
+        self.settle(buf);
+        // The block left unfinished by the last read: its lines completed one at a time, so
+        // that the rest of `read` can be read where it is.
+        while !buf.is_empty() {
+            if read.is_empty() {
+                return Ok(());
+            }
+            if !self.can_read_in_place() {
+                buf.extend_from_slice(read);
+                return self.decode_each(buf, f);
+            }
+            // After "need more" the in-place block has searched all of `buf`.
+            let searched = self.in_place.scanned == buf.len() && !self.in_place.skip_lf;
+            let (line, known) = match self.eol.find(read) {
+                // A CR ends the line at once; an LF after it is the in-place reader's to skip.
+                Some(i) => (i + 1, i),
+                None => (read.len(), read.len()),
+            };
+            let old = buf.len();
+            buf.extend_from_slice(&read[..line]);
+            read = &read[line..];
+            if searched {
+                // `read[..known]` holds no CR or LF: not searched again.
+                self.in_place.scanned = old + known;
+            }
+            if let Err(error) = self.decode_each(buf, &mut f) {
+                buf.extend_from_slice(read);
+                return Err(error);
+            }
+        }
+        self.settle(buf);
+        if !self.can_read_in_place() {
+            buf.extend_from_slice(read);
+            return self.decode_each(buf, f);
+        }
+        // Nothing carried over: the in-place block starts at `read[0]` (an LF there may still
+        // belong to a CR that ended the last read, `skip_lf`).
+        let scan = self.each_in_place(read, &mut f);
+        // The unfinished block moves to `buf`, with its positions.
+        let start = self.in_place.start;
+        buf.extend_from_slice(&read[start..]);
+        self.shift_in_place(start);
+        match scan {
+            Scan::More => Ok(()),
+            // The general path takes it from there.
+            _ => self.decode_each(buf, f),
         }
     }
 
@@ -599,6 +738,13 @@ impl Decoder {
         let done = self.in_place.start;
         if done > 0 {
             buf.advance(done);
+            self.shift_in_place(done);
+        }
+    }
+
+    /// Moves the in-place block's positions `done` bytes back (its bytes moved there).
+    fn shift_in_place(&mut self, done: usize) {
+        if done > 0 {
             let st = &mut self.in_place;
             st.start = 0;
             st.pos -= done;
@@ -633,7 +779,7 @@ impl Decoder {
     /// Reads the in-place block up to its blank line ([`scan_block`]). Blocks without data end
     /// here: browsers dispatch nothing for them, but their `id` takes effect, and the next block
     /// starts after them. Never returns [`Scan::Empty`].
-    #[inline]
+    #[inline(always)] // Out of line, its `Scan` goes through memory: half the speed.
     fn scan_in_place(&mut self, bytes: &[u8]) -> Scan {
         loop {
             let scan = scan_block(
@@ -667,7 +813,7 @@ impl Decoder {
     /// Turns a whole block read in place into the event it dispatches, and lets the block take
     /// effect. `checked` is a part of `bytes` known to be UTF-8 (possibly empty). An invalid value
     /// is replaced (U+FFFD) into the decoder's own buffers.
-    #[inline]
+    #[inline(always)] // Its `Found` read back from memory stalls; inlined, it stays in registers.
     fn event_ref<'a>(
         &'a mut self,
         found: &Found,
@@ -1149,7 +1295,7 @@ impl Decoder {
 /// blank line, by the same rules as [`Decoder::line`]. A free function over the decoder's
 /// fields, so that `st` is updated in place (copying it in and out of a local stalls on
 /// store forwarding).
-#[inline]
+#[inline(always)] // See `scan_in_place`.
 fn scan_block(
     bytes: &[u8],
     st: &mut InPlace,

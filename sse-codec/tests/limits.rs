@@ -11,18 +11,20 @@ enum Item {
     EventTooLarge(usize),
 }
 
-/// The browser views: `decode`, `decode_ref`, `decode_each`.
+/// The browser views: `decode`, `decode_ref`, `decode_each`, and `decode_read` (each chunk a
+/// read of its own, read in place).
 #[derive(Debug, Clone, Copy)]
 enum View {
     Owned,
     Ref,
     Each,
+    Read,
 }
 
 /// [`run_view`] through every browser view; they must agree.
 fn run(limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
     let owned = run_view(View::Owned, limits, chunks);
-    for view in [View::Ref, View::Each] {
+    for view in [View::Ref, View::Each, View::Read] {
         assert_eq!(
             run_view(view, limits, chunks),
             owned,
@@ -35,13 +37,16 @@ fn run(limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
 /// Feeds `chunks`, decoding until `Ok(None)` after each (and going on after errors), checking the
 /// memory bounds after every call; ends the stream.
 fn run_view(view: View, limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
-    let mut decoder = Decoder::with_limits(limits);
+    let mut decoder = Decoder::with_limits(limits).with_read_in_place_min(0);
     assert_eq!(decoder.limits(), &limits);
     let max_line = limits.max_line.max(8);
     let mut buf = BytesMut::new();
     let mut items = Vec::new();
     for chunk in chunks {
-        buf.extend_from_slice(chunk);
+        let mut read: &[u8] = chunk;
+        if !matches!(view, View::Read) {
+            buf.extend_from_slice(chunk);
+        }
         loop {
             let result = match view {
                 View::Owned => decoder
@@ -54,6 +59,14 @@ fn run_view(view: View, limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
                 View::Each => decoder
                     .decode_each(&mut buf, |e| items.push(event(e.data(), e.id())))
                     .map(|()| None),
+                // After an error, the rest of the read is in `buf`: go on with an empty read.
+                View::Read => {
+                    let result = decoder
+                        .decode_read(&mut buf, read, |e| items.push(event(e.data(), e.id())))
+                        .map(|()| None);
+                    read = &[];
+                    result
+                }
             };
             assert!(decoder.buffered() <= limits.max_event);
             match result {
@@ -122,7 +135,7 @@ fn over_limit_line_ending_in_cr_at_the_end() {
 /// the buffer without `finish`) gets garbage at worst, never a panic, in every view.
 #[test]
 fn a_caller_that_clears_the_buffer_gets_no_panic() {
-    for view in [View::Owned, View::Ref, View::Each] {
+    for view in [View::Owned, View::Ref, View::Each, View::Read] {
         let mut decoder = Decoder::new();
         let mut buf = BytesMut::from(&b"data: a\n\ndata: b\ndata: cccccccccc"[..]);
         let mut seen = Vec::new();
@@ -139,6 +152,9 @@ fn a_caller_that_clears_the_buffer_gets_no_panic() {
             }
             View::Each => decoder
                 .decode_each(buf, |e| seen.push(e.data().to_owned()))
+                .expect("no limit"),
+            View::Read => decoder
+                .decode_read(buf, &[], |e| seen.push(e.data().to_owned()))
                 .expect("no limit"),
         };
         drain(&mut decoder, &mut buf);

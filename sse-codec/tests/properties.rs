@@ -127,7 +127,33 @@ fn decode_chunks(chunks: &[&[u8]]) -> Outcome {
         owned,
         "decode_each disagrees with decode"
     );
+    for min in [0, 3] {
+        assert_eq!(
+            decode_chunks_read(chunks, min),
+            owned,
+            "decode_read (reads of {min}+ bytes in place) disagrees with decode"
+        );
+    }
     owned
+}
+
+/// [`decode_chunks`] through `Decoder::decode_read`, each chunk a read of its own; reads of
+/// `min` bytes or more are read in place.
+fn decode_chunks_read(chunks: &[&[u8]], min: usize) -> Outcome {
+    let mut decoder = Decoder::new().with_read_in_place_min(min);
+    let mut buf = BytesMut::new();
+    let mut events = Vec::new();
+    for chunk in chunks {
+        decoder
+            .decode_read(&mut buf, chunk, |e| events.push(dispatched(&e)))
+            .expect("default limits are not hit");
+    }
+    decoder.finish(&mut buf);
+    Outcome {
+        events,
+        retry: decoder.retry().map(|d| d.as_millis() as u64),
+        last_id: decoder.last_event_id().to_owned(),
+    }
 }
 
 /// A zero-copy event as a comparable value.
@@ -524,6 +550,7 @@ fn decode_items(limits: Limits, chunks: &[&[u8]]) -> (Vec<Item>, Option<u64>, St
     let owned = decode_items_with(0, limits, chunks);
     assert_views_agree(&owned, &decode_items_with(1, limits, chunks), "decode_ref");
     assert_views_agree(&owned, &decode_items_with(2, limits, chunks), "decode_each");
+    assert_views_agree(&owned, &decode_items_with(3, limits, chunks), "decode_read");
     owned
 }
 
@@ -531,18 +558,22 @@ fn assert_views_agree<T: PartialEq + core::fmt::Debug>(owned: &T, other: &T, vie
     assert_eq!(other, owned, "{view} disagrees with decode under limits");
 }
 
-/// [`decode_items`] through one view: 0 `decode`, 1 `decode_ref`, 2 `decode_each`.
+/// [`decode_items`] through one view: 0 `decode`, 1 `decode_ref`, 2 `decode_each`,
+/// 3 `decode_read` (every read in place; after an error, called again with an empty read).
 fn decode_items_with(
     view: u8,
     limits: Limits,
     chunks: &[&[u8]],
 ) -> (Vec<Item>, Option<u64>, String) {
-    let mut decoder = Decoder::with_limits(limits);
+    let mut decoder = Decoder::with_limits(limits).with_read_in_place_min(0);
     let mut buf = BytesMut::new();
     let mut items = Vec::new();
     let item = |e: &ssewire::EventRef<'_>| Item::Event(dispatched(e));
     for chunk in chunks {
-        buf.extend_from_slice(chunk);
+        let mut read: &[u8] = chunk;
+        if view != 3 {
+            buf.extend_from_slice(chunk);
+        }
         loop {
             let result = match view {
                 0 => decoder.decode(&mut buf).map(|e| {
@@ -555,9 +586,16 @@ fn decode_items_with(
                     })
                 }),
                 1 => decoder.decode_ref(&mut buf).map(|e| e.as_ref().map(item)),
-                _ => decoder
+                2 => decoder
                     .decode_each(&mut buf, |e| items.push(item(&e)))
                     .map(|()| None),
+                _ => {
+                    let result = decoder
+                        .decode_read(&mut buf, read, |e| items.push(item(&e)))
+                        .map(|()| None);
+                    read = &[];
+                    result
+                }
             };
             match result {
                 Ok(Some(item)) => items.push(item),

@@ -161,7 +161,28 @@ fn run(chunks: &[&[u8]]) -> Outcome {
         "decode_ref disagrees with decode"
     );
     assert_eq!(run_each(chunks), owned, "decode_each disagrees with decode");
+    for min in [0, 5] {
+        assert_eq!(
+            run_read(chunks, min),
+            owned,
+            "decode_read (reads of {min}+ bytes in place) disagrees with decode"
+        );
+    }
     owned
+}
+
+/// [`run`] through `Decoder::decode_read`, each chunk a read of its own (not appended to the
+/// buffer first); reads of `min` bytes or more are read in place.
+fn run_read(chunks: &[&[u8]], min: usize) -> Outcome {
+    let mut decoder = Decoder::new().with_read_in_place_min(min);
+    let mut buf = BytesMut::new();
+    let mut events = Vec::new();
+    for chunk in chunks {
+        decoder
+            .decode_read(&mut buf, chunk, |event| events.push(got(&event.to_event())))
+            .expect("no limit is hit");
+    }
+    finish(decoder, buf, events)
 }
 
 /// [`run`] through the zero-copy view, `Decoder::decode_ref`.
@@ -204,6 +225,11 @@ fn run_with(
         buf.extend_from_slice(chunk);
         drain(&mut decoder, &mut buf, &mut events);
     }
+    finish(decoder, buf, events)
+}
+
+/// Ends the stream and collects what it produced.
+fn finish(mut decoder: Decoder, mut buf: BytesMut, events: Vec<Got>) -> Outcome {
     decoder.finish(&mut buf);
     assert!(buf.is_empty(), "finish leaves nothing behind");
     assert_eq!(decoder.buffered(), 0, "finish drops the unterminated event");

@@ -102,6 +102,39 @@ pub fn drain_each(decoder: &mut Decoder, buf: &mut BytesMut, out: &mut Vec<Resul
     panic!("decode_each keeps failing without consuming input");
 }
 
+/// The browser view through `decode_read` (each read decoded where it is, only an unfinished
+/// event carried in `buf`), in the form [`drain_ref`] gives. After an error it calls again with
+/// an empty read, as a reader going on would. Checks the same buffering contract after the final
+/// `Ok(())`.
+pub fn drain_read(
+    decoder: &mut Decoder,
+    buf: &mut BytesMut,
+    mut read: &[u8],
+    out: &mut Vec<Result<Seen, String>>,
+) {
+    let limits = *decoder.limits();
+    let max_line = limits.max_line.max(8);
+    // Each error drops at least one line: bound the calls.
+    for _ in 0..buf.len() + read.len() + 2 {
+        let result = decoder.decode_read(buf, read, |event| out.push(Ok(seen_ref(&event))));
+        read = &[];
+        assert!(decoder.buffered() <= limits.max_event);
+        match result {
+            Ok(()) => {
+                assert!(
+                    buf.len() <= max_line,
+                    "decode_read: carry buffer holds {} bytes after Ok(()), max_line {}",
+                    buf.len(),
+                    max_line
+                );
+                return;
+            }
+            Err(e) => out.push(Err(e.to_string())),
+        }
+    }
+    panic!("decode_read keeps failing without consuming input");
+}
+
 /// The browser events of `items` in the form [`drain_ref`] gives.
 pub fn seen(items: &[Item]) -> Vec<Result<Seen, String>> {
     items
