@@ -102,12 +102,12 @@ fn main() {
         let _ = write!(md, " vs {peer} |");
     }
     md.push_str(
-        " vs best peer | `decode_ref` vs best peer | owned `decode` vs best peer |\n|---|---|---:|---:|",
+        " vs best peer | `decode_each` vs best peer | `decode_ref` vs best peer | owned `decode` vs best peer |\n|---|---|---:|---:|",
     );
     for _ in DECODE_PEERS {
         md.push_str("---:|");
     }
-    md.push_str("---:|---:|---:|\n");
+    md.push_str("---:|---:|---:|---:|\n");
     let mut found = 0;
     for corpus in CORPORA {
         for chunk in CHUNKS {
@@ -146,11 +146,16 @@ fn main() {
                 let view = get(&group, function)?;
                 Some(ratio(view, best_peer?))
             };
-            let (by_ref, owned) = (vs_best("ssewire-ref"), vs_best("ssewire-owned"));
+            let (each, by_ref, owned) = (
+                vs_best("ssewire-each"),
+                vs_best("ssewire-ref"),
+                vs_best("ssewire-owned"),
+            );
             let _ = writeln!(
                 md,
-                " **{}** | {} | {} |",
+                " **{}** | {} | {} | {} |",
                 fmt_ratio(best),
+                fmt_ratio(each),
                 fmt_ratio(by_ref),
                 fmt_ratio(owned)
             );
