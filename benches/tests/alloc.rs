@@ -110,6 +110,40 @@ fn zero_copy_views_allocate_nothing_per_event() {
 }
 
 #[test]
+fn decode_read_allocates_nothing_per_event() {
+    // Reads decoded where they are; the carry-over buffer for events split between reads is
+    // reused once it has grown.
+    for (name, stream) in [("token", token_stream()), ("chat", chat_stream())] {
+        for size in [16 * 1024, 64] {
+            let pieces = chunks(&stream, size);
+            let mut decoder = Decoder::new();
+            let mut carry = BytesMut::new();
+            let mut feed = |pieces: &[Bytes], events: &mut usize| {
+                for piece in pieces {
+                    decoder
+                        .decode_read(&mut carry, piece, |event| {
+                            assert!(!event.data().is_empty());
+                            *events += 1;
+                        })
+                        .expect("within limits");
+                }
+            };
+            let warm = 2 * 16 * 1024 / size;
+            let mut events = 0;
+            feed(&pieces[..warm], &mut events);
+            let mut events = 0;
+            let info = allocation_counter::measure(|| feed(&pieces[warm..], &mut events));
+            println!(
+                "decode_read {name} ({size}-byte reads): {} allocations for {events} events",
+                info.count_total
+            );
+            assert!(events > 1000, "{name}: {events} events");
+            assert_eq!(info.count_total, 0, "decode_read {name} {size}: {events} events");
+        }
+    }
+}
+
+#[test]
 fn zero_copy_views_read_the_first_event_in_place_too() {
     // From a fresh decoder, the first read included: the first event of a stream is read in
     // place like the others (it once went through the owned path, which split it off the

@@ -10,7 +10,8 @@
 //!   fail and nothing a value holds can inject a field.
 //! - [`Decoder`] follows the WHATWG HTML "Server-sent events" parsing rules exactly, with a
 //!   browser view ([`Decoder::decode`]; without copying, [`Decoder::decode_ref`] one event per
-//!   call or [`Decoder::decode_each`] every event of a read) and a raw
+//!   call, [`Decoder::decode_each`] every event of a buffer, or [`Decoder::decode_read`] every
+//!   event of a read where it is) and a raw
 //!   view ([`Decoder::decode_frame`]) that also yields id-only blocks, comments (keep-alives) and
 //!   `retry` fields. [`Limits`] bound memory.
 //! - [`IntoEvent`] is what a producer's `send` accepts: text, [`Event`]s and, with the `json`
