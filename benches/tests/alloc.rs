@@ -138,7 +138,10 @@ fn decode_read_allocates_nothing_per_event() {
                 info.count_total
             );
             assert!(events > 1000, "{name}: {events} events");
-            assert_eq!(info.count_total, 0, "decode_read {name} {size}: {events} events");
+            assert_eq!(
+                info.count_total, 0,
+                "decode_read {name} {size}: {events} events"
+            );
         }
     }
 }

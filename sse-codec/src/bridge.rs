@@ -111,8 +111,8 @@ impl Sender {
     /// [`SendError::Closed`] once the stream is gone; [`SendError::Invalid`] if the value cannot
     /// become an event.
     pub async fn send(&self, value: impl IntoEvent) -> Result<(), SendError> {
-        let event = value.into_event().map_err(SendError::Invalid)?;
-        self.send_bytes(event.to_bytes()).await
+        let frame = value.to_frame().map_err(SendError::Invalid)?;
+        self.send_bytes(frame).await
     }
 
     /// Sends bytes that are already a complete SSE frame (one or more encoded events, or a

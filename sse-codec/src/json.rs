@@ -32,6 +32,13 @@ impl<T: Serialize> IntoEvent for Json<T> {
     fn into_event(self) -> Result<Event, Error> {
         Event::json(&self.0)
     }
+
+    /// Serialized straight into the frame's buffer ([`encode_json`](crate::encode_json)).
+    fn to_frame(self) -> Result<bytes::Bytes, Error> {
+        let mut buf = bytes::BytesMut::with_capacity(128);
+        crate::encode_json(&self.0, &mut buf)?;
+        Ok(buf.freeze())
+    }
 }
 
 impl Event {

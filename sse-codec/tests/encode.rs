@@ -458,6 +458,25 @@ mod fast_paths {
             encode(&Event::new(data.as_str()), &mut slow);
             prop_assert_eq!(fast, slow);
         }
+
+        /// `IntoEvent::to_frame` (what `send` sends) is `into_event()?.to_bytes()` for every
+        /// text form, an `Event`, and (with `json`) `Json` values.
+        #[test]
+        fn to_frame_matches_into_event(data in "[a-z \r\n:é\"]{0,40}") {
+            use ssewire::IntoEvent;
+            let want = Event::new(data.as_str()).to_bytes();
+            prop_assert_eq!(data.as_str().to_frame().unwrap(), want.clone());
+            prop_assert_eq!(data.clone().to_frame().unwrap(), want.clone());
+            prop_assert_eq!((&data).to_frame().unwrap(), want.clone());
+            prop_assert_eq!(std::borrow::Cow::from(data.as_str()).to_frame().unwrap(), want.clone());
+            prop_assert_eq!((&Event::new(data.as_str())).to_frame().unwrap(), want);
+            #[cfg(feature = "json")]
+            {
+                let value = serde_json::json!({"text": data, "n": [1, 2]});
+                let json = ssewire::Json(&value);
+                prop_assert_eq!(json.to_frame().unwrap(), json.into_event().unwrap().to_bytes());
+            }
+        }
     }
 
     #[cfg(feature = "json")]
