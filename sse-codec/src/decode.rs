@@ -362,6 +362,8 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 const MIN_LINE: usize = 8;
 /// The shortest buffer [`Decoder::decode_each`] checks as UTF-8 in one pass.
 const BATCH_MIN: usize = 512;
+/// The most [`Decoder::decode_each`] checks as UTF-8 in one pass.
+const BATCH_WINDOW: usize = 8 * 1024;
 /// The shortest read [`Decoder::decode_read`] reads in place by default (shorter ones are
 /// appended).
 const READ_IN_PLACE_MIN: usize = 512;
@@ -562,15 +564,20 @@ impl Decoder {
     where
         F: FnMut(EventRef<'_>),
     {
+        // After a block went to the general path, the rest of the buffer is not checked as
+        // UTF-8 in one pass again (blocks are checked one by one): blocks that alternate between
+        // the two paths (small limits) would otherwise have it checked once per block.
+        let mut batch = true;
         loop {
             self.settle(buf);
             if self.can_read_in_place() {
-                if let Scan::More = self.each_in_place(buf, &mut f) {
+                if let Scan::More = self.each_in_place(buf, &mut f, batch) {
                     self.compact(buf);
                     return Ok(());
                 }
                 // Below, the block goes to the general path.
             }
+            batch = false;
             match self.decode_general(buf)? {
                 Some(event) => f(event),
                 None => return Ok(()),
@@ -583,25 +590,29 @@ impl Decoder {
     /// reader is inlined into for the batch views (with more, the compiler kept it out of line,
     /// and its results went through memory: half the speed).
     #[inline(always)]
-    fn each_in_place<F>(&mut self, bytes: &[u8], f: &mut F) -> Scan
+    fn each_in_place<F>(&mut self, bytes: &[u8], f: &mut F, batch: bool) -> Scan
     where
         F: FnMut(EventRef<'_>),
     {
         let mut checked = Checked::NONE;
         loop {
-            // One UTF-8 check for all the whole blocks ahead, from the start of a block none of
-            // whose bytes were searched before (so a block still pending from the last read, even
-            // one whose first line is not whole yet, is never checked again: the work stays
-            // linear); values are then slices of `checked`. Blocks past it are checked one by
-            // one, as are those of short reads (mostly partial events).
+            // One UTF-8 check for the whole blocks ahead (up to `BATCH_WINDOW` bytes), from the
+            // start of a block none of whose bytes were searched before (so a block still pending
+            // from the last read, even one whose first line is not whole yet, is never checked
+            // again: the work stays linear); values are then slices of `checked`. Blocks past it
+            // are checked one by one, as are those of short reads (mostly partial events). The
+            // window bounds what one call checks ahead of what it reads (a caller going on after
+            // each error calls once per error).
             let start = self.in_place.start;
-            if self.in_place.scanned == start
+            if batch
+                && self.in_place.scanned == start
                 && start >= checked.end()
                 && bytes.len().saturating_sub(start) >= BATCH_MIN
             {
+                let end = bytes.len().min(start + BATCH_WINDOW);
                 checked = Checked {
                     base: start,
-                    text: valid_prefix(&bytes[start..]),
+                    text: valid_prefix(&bytes[start..end]),
                 };
             }
             match self.scan_in_place(bytes) {
@@ -615,6 +626,7 @@ impl Decoder {
     /// frame of an HTTP body, a slice of a read buffer): the whole events in `read` are handed to
     /// `f` straight from it, and only the event left unfinished at its end (and the end of one
     /// left unfinished by the last read) is copied into `buf`, which carries it to the next call.
+    /// (A block that meets a limit is read from `buf` instead: from it on, the read is copied.)
     /// The events, errors and limits are those of appending `read` to `buf` and calling
     /// `decode_each`, which is what this does for short reads (under 512 bytes, where copying
     /// is cheaper than switching) and at the start of a stream.
@@ -705,7 +717,7 @@ impl Decoder {
         }
         // Nothing carried over: the in-place block starts at `read[0]` (an LF there may still
         // belong to a CR that ended the last read, `skip_lf`).
-        let scan = self.each_in_place(read, &mut f);
+        let scan = self.each_in_place(read, &mut f, true);
         // The unfinished block moves to `buf`, with its positions.
         let start = self.in_place.start;
         buf.extend_from_slice(&read[start..]);
