@@ -1,7 +1,7 @@
 //! Arbitrary JSON values through the Nex conversions (`IntoEvent` for `serde_json::Value`,
 //! `Json<T>`) → encode → decode: the data parses back to the same value, and a custom-event
-//! object (one with an `"event"` key) gives back its fields. `encode_json` writes what the
-//! `Event` path writes.
+//! object (one with an `"event"` key) gives back its fields. `encode_json` and
+//! `IntoEvent::to_frame` (what `send` sends) write what the `Event` path writes.
 #![no_main]
 
 use std::time::Duration;
@@ -129,6 +129,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let by_ref = (&v).into_event();
     let by_value = v.clone().into_event();
+    // What `send` sends is what encoding the event writes, or the same refusal.
+    match (v.clone().to_frame(), &by_value) {
+        (Ok(frame), Ok(event)) => assert_eq!(frame, event.to_bytes()),
+        (Err(_), Err(_)) => {}
+        (frame, event) => panic!("to_frame and into_event differ: {frame:?} vs {event:?}"),
+    }
     match (&by_ref, &by_value) {
         (Ok(a), Ok(b)) => assert_eq!(a, b),
         (Err(_), Err(_)) => {}
@@ -161,6 +167,7 @@ fuzz_target!(|data: &[u8]| {
             let event = by_value.expect("plain JSON values always convert");
             // `Json<T>` and `Event::json` agree with the `Value` conversion.
             assert_eq!(Json(&v).into_event().expect("serializes"), event);
+            assert_eq!(Json(&v).to_frame().expect("serializes"), event.to_bytes());
             assert_eq!(Event::json(&v).expect("serializes"), event);
             // `encode_json` writes the same bytes straight into the buffer, after what it holds.
             let mut direct = BytesMut::from(&b"x"[..]);
