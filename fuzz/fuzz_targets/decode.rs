@@ -1,8 +1,8 @@
 //! Raw bytes into the decoder: never a panic, and memory stays within `Limits`.
 //!
 //! Byte 0: limits and policy (bits 0-4, see `common::limits`), view (bits 5-6: `decode`, raw
-//! frames, `decode_ref`, and `decode_each`, or with bit 7 `decode_read` reading every read in
-//! place).
+//! frames, `decode_ref`, and `decode_each`, or with bit 7 `decode_read`, reading every read in
+//! place if the chunk size is even, appending every read to its carry buffer if it is odd).
 //! Byte 1: chunk size (0: the whole input at once). The rest: the stream.
 #![no_main]
 
@@ -24,7 +24,8 @@ fuzz_target!(|input: &[u8]| {
         usize::from(*chunk)
     };
     let read_view = view == 3 && cfg & 0x80 != 0;
-    let mut decoder = Decoder::with_limits(limits).with_read_in_place_min(0);
+    let in_place_min = if chunk % 2 == 1 { usize::MAX } else { 0 };
+    let mut decoder = Decoder::with_limits(limits).with_read_in_place_min(in_place_min);
     let mut buf = BytesMut::new();
     // Two streams through one decoder: `finish` readies it for a reconnection.
     for _ in 0..2 {

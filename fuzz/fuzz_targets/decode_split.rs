@@ -61,7 +61,7 @@ fuzz_target!(|input: &[u8]| {
             // The borrowing view gives the owned view's events, in one shot and in chunks.
             let want = common::seen(&whole.0);
             for cuts in [&[][..], &cuts[..]] {
-                for view in [View::Ref, View::Each, View::Read] {
+                for view in [View::Ref, View::Each, View::Read, View::ReadAppended] {
                     let got = run_ref(stream, cuts, *cfg, view);
                     assert_eq!(got.0, want, "{view:?}, cuts: {cuts:?}");
                     assert_eq!(
@@ -84,6 +84,8 @@ enum View {
     Each,
     /// `decode_read`, every read read in place.
     Read,
+    /// `decode_read`, every read appended to the carry buffer (as short reads are).
+    ReadAppended,
 }
 
 fn run_ref(
@@ -96,7 +98,12 @@ fn run_ref(
     String,
     Option<std::time::Duration>,
 ) {
-    let mut decoder = Decoder::with_limits(common::limits(cfg)).with_read_in_place_min(0);
+    let in_place_min = match view {
+        View::ReadAppended => usize::MAX,
+        _ => 0,
+    };
+    let mut decoder =
+        Decoder::with_limits(common::limits(cfg)).with_read_in_place_min(in_place_min);
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
     let mut at = 0;
@@ -110,7 +117,7 @@ fn run_ref(
             };
             drain(decoder, buf, &mut out);
         }
-        View::Read => common::drain_read(decoder, buf, read, &mut out),
+        View::Read | View::ReadAppended => common::drain_read(decoder, buf, read, &mut out),
     };
     for &cut in cuts {
         feed(&mut decoder, &mut buf, &stream[at..cut]);

@@ -663,11 +663,35 @@ impl Decoder {
         F: FnMut(EventRef<'_>),
     {
         if read.len() < self.read_in_place_min.0 || read.is_empty() || !self.past_bom {
-            buf.extend_from_slice(read);
-            self.decode_each(buf, f)
+            self.read_appended(buf, read, f)
         } else {
             self.read_in_place(buf, read, f)
         }
+    }
+
+    /// [`decode_read`](Decoder::decode_read) for a short read: appended to `buf`.
+    fn read_appended<F>(&mut self, buf: &mut BytesMut, read: &[u8], f: F) -> Result<(), Error>
+    where
+        F: FnMut(EventRef<'_>),
+    {
+        if self.goes_on_searched_line(buf) {
+            // The read continues a partial line searched to the end of `buf`: searched once
+            // here, and the in-place reader resumes at its line break (if it has one).
+            let old = buf.len();
+            buf.extend_from_slice(read);
+            match self.eol.find(read) {
+                Some(i) => self.in_place.scanned = old + i,
+                None => {
+                    self.in_place.scanned = buf.len();
+                    if buf.len() - self.in_place.start <= self.max_line() {
+                        return Ok(());
+                    }
+                }
+            }
+        } else {
+            buf.extend_from_slice(read);
+        }
+        self.decode_each(buf, f)
     }
 
     /// [`decode_read`](Decoder::decode_read) for a read that is long enough to read in place.
@@ -727,6 +751,18 @@ impl Decoder {
             // The general path takes it from there.
             _ => self.decode_each(buf, f),
         }
+    }
+
+    /// The in-place block has searched all of `buf`, a partial line, and nothing else is pending:
+    /// bytes appended to `buf` go on with that line.
+    #[inline]
+    fn goes_on_searched_line(&mut self, buf: &BytesMut) -> bool {
+        let st = &self.in_place;
+        st.scanned == buf.len()
+            && st.scanned > st.start
+            && self.consume == 0
+            && self.can_read_in_place()
+            && !self.in_place.skip_lf
     }
 
     /// No block is in progress on the general path, so the zero-copy views may read in place.
@@ -1347,7 +1383,14 @@ fn scan_block(
             },
             Some(&first) => {
                 let from = st.scanned.max(pos);
-                let Some(found) = eol.find(&bytes[from..]) else {
+                // `scanned` may stop at the line break (`decode_read` searched the read).
+                let at_break = from > pos && matches!(bytes.get(from), Some(b'\n' | b'\r'));
+                let found = if at_break {
+                    Some(0)
+                } else {
+                    eol.find(&bytes[from..])
+                };
+                let Some(found) = found else {
                     st.scanned = bytes.len();
                     return more(st);
                 };

@@ -12,19 +12,20 @@ enum Item {
 }
 
 /// The browser views: `decode`, `decode_ref`, `decode_each`, and `decode_read` (each chunk a
-/// read of its own, read in place).
+/// read of its own, read in place, or appended to the carry buffer as short reads are).
 #[derive(Debug, Clone, Copy)]
 enum View {
     Owned,
     Ref,
     Each,
     Read,
+    ReadAppended,
 }
 
 /// [`run_view`] through every browser view; they must agree.
 fn run(limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
     let owned = run_view(View::Owned, limits, chunks);
-    for view in [View::Ref, View::Each, View::Read] {
+    for view in [View::Ref, View::Each, View::Read, View::ReadAppended] {
         assert_eq!(
             run_view(view, limits, chunks),
             owned,
@@ -37,14 +38,18 @@ fn run(limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
 /// Feeds `chunks`, decoding until `Ok(None)` after each (and going on after errors), checking the
 /// memory bounds after every call; ends the stream.
 fn run_view(view: View, limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
-    let mut decoder = Decoder::with_limits(limits).with_read_in_place_min(0);
+    let in_place_min = match view {
+        View::ReadAppended => usize::MAX,
+        _ => 0,
+    };
+    let mut decoder = Decoder::with_limits(limits).with_read_in_place_min(in_place_min);
     assert_eq!(decoder.limits(), &limits);
     let max_line = limits.max_line.max(8);
     let mut buf = BytesMut::new();
     let mut items = Vec::new();
     for chunk in chunks {
         let mut read: &[u8] = chunk;
-        if !matches!(view, View::Read) {
+        if !matches!(view, View::Read | View::ReadAppended) {
             buf.extend_from_slice(chunk);
         }
         loop {
@@ -60,7 +65,7 @@ fn run_view(view: View, limits: Limits, chunks: &[&[u8]]) -> Vec<Item> {
                     .decode_each(&mut buf, |e| items.push(event(e.data(), e.id())))
                     .map(|()| None),
                 // After an error, the rest of the read is in `buf`: go on with an empty read.
-                View::Read => {
+                View::Read | View::ReadAppended => {
                     let result = decoder
                         .decode_read(&mut buf, read, |e| items.push(event(e.data(), e.id())))
                         .map(|()| None);
@@ -153,7 +158,8 @@ fn a_caller_that_clears_the_buffer_gets_no_panic() {
             View::Each => decoder
                 .decode_each(buf, |e| seen.push(e.data().to_owned()))
                 .expect("no limit"),
-            View::Read => decoder
+            // An empty read is appended too.
+            View::Read | View::ReadAppended => decoder
                 .decode_read(buf, &[], |e| seen.push(e.data().to_owned()))
                 .expect("no limit"),
         };

@@ -551,6 +551,11 @@ fn decode_items(limits: Limits, chunks: &[&[u8]]) -> (Vec<Item>, Option<u64>, St
     assert_views_agree(&owned, &decode_items_with(1, limits, chunks), "decode_ref");
     assert_views_agree(&owned, &decode_items_with(2, limits, chunks), "decode_each");
     assert_views_agree(&owned, &decode_items_with(3, limits, chunks), "decode_read");
+    assert_views_agree(
+        &owned,
+        &decode_items_with(4, limits, chunks),
+        "decode_read (reads appended)",
+    );
     owned
 }
 
@@ -559,19 +564,21 @@ fn assert_views_agree<T: PartialEq + core::fmt::Debug>(owned: &T, other: &T, vie
 }
 
 /// [`decode_items`] through one view: 0 `decode`, 1 `decode_ref`, 2 `decode_each`,
-/// 3 `decode_read` (every read in place; after an error, called again with an empty read).
+/// 3 `decode_read` (every read in place; after an error, called again with an empty read),
+/// 4 `decode_read` with every read appended to the carry buffer (as short reads are).
 fn decode_items_with(
     view: u8,
     limits: Limits,
     chunks: &[&[u8]],
 ) -> (Vec<Item>, Option<u64>, String) {
-    let mut decoder = Decoder::with_limits(limits).with_read_in_place_min(0);
+    let in_place_min = if view == 4 { usize::MAX } else { 0 };
+    let mut decoder = Decoder::with_limits(limits).with_read_in_place_min(in_place_min);
     let mut buf = BytesMut::new();
     let mut items = Vec::new();
     let item = |e: &ssewire::EventRef<'_>| Item::Event(dispatched(e));
     for chunk in chunks {
         let mut read: &[u8] = chunk;
-        if view != 3 {
+        if view < 3 {
             buf.extend_from_slice(chunk);
         }
         loop {
