@@ -291,6 +291,16 @@ enum InPlaceData {
     Lines,
 }
 
+/// What [`Decoder::append_to_long_line`] did.
+enum Appended {
+    /// Nothing: the read does not go on with a long line.
+    No,
+    /// Appended; it ends no line, and the line is within `max_line`.
+    LineGoesOn,
+    /// Appended; the in-place reader goes on from its line break (or meets the limit).
+    LineEnds,
+}
+
 /// The fields the in-place scan keeps.
 #[derive(Clone, Copy)]
 enum Name {
@@ -367,6 +377,9 @@ const BATCH_WINDOW: usize = 8 * 1024;
 /// The shortest read [`Decoder::decode_read`] reads in place by default (shorter ones are
 /// appended).
 const READ_IN_PLACE_MIN: usize = 512;
+/// A partial line this long (a large event) makes `decode_read` search short reads as it
+/// appends them.
+const LONG_LINE: usize = 256;
 
 impl Decoder {
     /// A decoder with the default [`Limits`].
@@ -674,24 +687,54 @@ impl Decoder {
     where
         F: FnMut(EventRef<'_>),
     {
-        if self.goes_on_searched_line(buf) {
-            // The read continues a partial line searched to the end of `buf`: searched once
-            // here, and the in-place reader resumes at its line break (if it has one).
-            let old = buf.len();
-            buf.extend_from_slice(read);
-            match self.eol.find(read) {
-                Some(i) => self.in_place.scanned = old + i,
-                None => {
-                    self.in_place.scanned = buf.len();
-                    if buf.len() - self.in_place.start <= self.max_line() {
-                        return Ok(());
-                    }
-                }
-            }
-        } else {
-            buf.extend_from_slice(read);
+        // The first test of `append_to_long_line`, inline: most short reads fail it.
+        let st = &self.in_place;
+        let long_line = st.scanned == buf.len() && buf.len().saturating_sub(st.pos) >= LONG_LINE;
+        match long_line {
+            true => match self.append_to_long_line(buf, read) {
+                Appended::LineGoesOn => return Ok(()),
+                Appended::LineEnds => {}
+                Appended::No => buf.extend_from_slice(read),
+            },
+            false => buf.extend_from_slice(read),
         }
         self.decode_each(buf, f)
+    }
+
+    /// Appends `read` to `buf` if it goes on with a long partial line (a large event) that the
+    /// in-place block has searched to the end of `buf`, searching it once on the way: most such
+    /// reads end no line, and then that is all there is to do. (Reads that go on with a short
+    /// line mostly end it, and the in-place reader would search them a second time: they are
+    /// left to it.) Out of line, so that the other paths are compiled as they were.
+    #[inline(never)]
+    fn append_to_long_line(&mut self, buf: &mut BytesMut, read: &[u8]) -> Appended {
+        let st = &self.in_place;
+        let long_line = st.scanned == buf.len()
+            && buf.len().saturating_sub(st.pos) >= LONG_LINE
+            && self.consume == 0
+            && self.can_read_in_place()
+            && !self.in_place.skip_lf;
+        if !long_line {
+            return Appended::No;
+        }
+        let old = buf.len();
+        buf.extend_from_slice(read);
+        match self.eol.find(read) {
+            Some(i) => {
+                // The in-place reader resumes at the line break.
+                self.in_place.scanned = old + i;
+                Appended::LineEnds
+            }
+            None => {
+                self.in_place.scanned = buf.len();
+                if buf.len() - self.in_place.start > self.max_line() {
+                    // Over the limit: the in-place reader hands the block on.
+                    Appended::LineEnds
+                } else {
+                    Appended::LineGoesOn
+                }
+            }
+        }
     }
 
     /// [`decode_read`](Decoder::decode_read) for a read that is long enough to read in place.
@@ -751,18 +794,6 @@ impl Decoder {
             // The general path takes it from there.
             _ => self.decode_each(buf, f),
         }
-    }
-
-    /// The in-place block has searched all of `buf`, a partial line, and nothing else is pending:
-    /// bytes appended to `buf` go on with that line.
-    #[inline]
-    fn goes_on_searched_line(&mut self, buf: &BytesMut) -> bool {
-        let st = &self.in_place;
-        st.scanned == buf.len()
-            && st.scanned > st.start
-            && self.consume == 0
-            && self.can_read_in_place()
-            && !self.in_place.skip_lf
     }
 
     /// No block is in progress on the general path, so the zero-copy views may read in place.
@@ -1383,14 +1414,7 @@ fn scan_block(
             },
             Some(&first) => {
                 let from = st.scanned.max(pos);
-                // `scanned` may stop at the line break (`decode_read` searched the read).
-                let at_break = from > pos && matches!(bytes.get(from), Some(b'\n' | b'\r'));
-                let found = if at_break {
-                    Some(0)
-                } else {
-                    eol.find(&bytes[from..])
-                };
-                let Some(found) = found else {
+                let Some(found) = eol.find(&bytes[from..]) else {
                     st.scanned = bytes.len();
                     return more(st);
                 };

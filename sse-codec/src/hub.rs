@@ -11,7 +11,9 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
+use core::time::Duration;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -37,6 +39,10 @@ pub struct HubConfig {
     pub max_events: usize,
     /// Most bytes (encoded) retained for replay; the oldest events go first.
     pub max_bytes: usize,
+    /// How long an event is retained for replay, if not forever (default): older events are
+    /// dropped when the hub is next used (a publish, a subscribe, [`Hub::retained`]), so a client
+    /// that was away longer gets the [`HubConfig::reset`] event.
+    pub max_age: Option<Duration>,
     /// Most live events queued for one subscriber before [`HubConfig::slow`] applies.
     pub backlog: usize,
     /// The policy for a subscriber whose backlog is full.
@@ -53,6 +59,7 @@ impl Default for HubConfig {
         HubConfig {
             max_events: 1024,
             max_bytes: 1024 * 1024,
+            max_age: None,
             backlog: 256,
             slow: SlowPolicy::DropOldest,
             reset: Event {
@@ -70,6 +77,8 @@ impl Default for HubConfig {
 struct Retained {
     id: String,
     frame: Bytes,
+    /// When it was published (kept only with [`HubConfig::max_age`]).
+    at: Option<Instant>,
 }
 
 struct HubState {
@@ -169,6 +178,7 @@ impl Hub {
                 (id, numbered.to_bytes())
             }
         };
+        let now = state.expire();
         let HubState {
             config,
             ring,
@@ -176,10 +186,11 @@ impl Hub {
             subscribers,
             ..
         } = &mut *state;
-        // Retention: bounded by count and by bytes.
+        // Retention: bounded by count and by bytes (and by age, above).
         ring.push_back(Retained {
             id: id.clone(),
             frame: frame.clone(),
+            at: now,
         });
         *ring_bytes += frame.len();
         while ring.len() > config.max_events || (*ring_bytes > config.max_bytes && !ring.is_empty())
@@ -226,6 +237,7 @@ impl Hub {
     /// hub does not hold gets the [`HubConfig::reset`] event first; `None` starts live.
     pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
         let mut state = lock(&self.state);
+        state.expire();
         let mut sub = SubState::default();
         if let Some(last) = last_event_id {
             match state.ring.iter().rposition(|r| r.id == last) {
@@ -270,8 +282,27 @@ impl Hub {
 
     /// Events retained for replay, and their encoded size in bytes.
     pub fn retained(&self) -> (usize, usize) {
-        let state = lock(&self.state);
+        let mut state = lock(&self.state);
+        state.expire();
         (state.ring.len(), state.ring_bytes)
+    }
+}
+
+impl HubState {
+    /// Drops the retained events older than [`HubConfig::max_age`]; returns the time now if the
+    /// hub keeps ages (one clock read per call, none without `max_age`).
+    fn expire(&mut self) -> Option<Instant> {
+        let max_age = self.config.max_age?;
+        let now = Instant::now();
+        while let Some(oldest) = self.ring.front()
+            && oldest
+                .at
+                .is_none_or(|at| now.saturating_duration_since(at) > max_age)
+        {
+            self.ring_bytes -= oldest.frame.len();
+            self.ring.pop_front();
+        }
+        Some(now)
     }
 }
 

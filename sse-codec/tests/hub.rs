@@ -103,6 +103,35 @@ fn events_with_their_own_ids_keep_them_and_can_be_resumed_from() {
 }
 
 #[test]
+fn events_older_than_max_age_are_not_replayed() {
+    let hub = Hub::new(HubConfig {
+        max_age: Some(std::time::Duration::from_millis(20)),
+        ..HubConfig::default()
+    });
+    hub.publish(&Event::new("old 1"));
+    hub.publish(&Event::new("old 2"));
+    assert_eq!(hub.retained().0, 2);
+    std::thread::sleep(std::time::Duration::from_millis(40));
+    // Expired when the hub is next used: here, by `retained`.
+    assert_eq!(hub.retained(), (0, 0));
+    hub.publish(&Event::new("new 3"));
+    // A browser last seen at 1 gets `reset` (it missed 2, which the hub no longer holds); one
+    // last seen at 3 resumes with nothing missed, and a new one still gets live events.
+    let mut away = Reader::new(hub.subscribe(Some("1")));
+    let mut recent = Reader::new(hub.subscribe(Some("3")));
+    hub.publish(&Event::new("new 4"));
+    away.read(10);
+    recent.read(10);
+    assert_eq!(away.seen, [Seen::Reset, Seen::Message(4)]);
+    assert_eq!(recent.seen, [Seen::Message(4)]);
+    // Without `max_age`, time does not expire anything.
+    let forever = Hub::default();
+    forever.publish(&Event::new("kept"));
+    std::thread::sleep(std::time::Duration::from_millis(40));
+    assert_eq!(forever.retained().0, 1);
+}
+
+#[test]
 fn slow_subscriber_drop_oldest_sends_a_gap_marker() {
     let hub = Hub::new(HubConfig {
         backlog: 3,

@@ -406,6 +406,48 @@ fn huge_data_line_in_small_chunks_stays_bounded() {
     assert_eq!(items, [data("after")]);
 }
 
+/// A line far over `max_line` arriving in 64-byte reads through `decode_read` (whose short
+/// reads are appended to the carry buffer, long lines searched as they are appended): the carry
+/// buffer stays within `max_line` after every call, and the line meets the policy once.
+#[test]
+fn huge_line_in_short_reads_through_decode_read_stays_bounded() {
+    for (policy, want) in [
+        (
+            Overflow::Error,
+            vec![data("before"), Item::LineTooLong(1024), data("after")],
+        ),
+        (Overflow::SkipEvent, vec![data("before"), data("after")]),
+    ] {
+        let lim = limits(1024, 4096, policy);
+        let mut decoder = Decoder::with_limits(lim);
+        let mut buf = BytesMut::new();
+        let mut items = Vec::new();
+        let mut input = b"data: before\n\ndata: ".to_vec();
+        input.resize(input.len() + 1024 * 1024, b'x');
+        input.extend_from_slice(b"\ndata: rest of the event\n\ndata: after\n\n");
+        for read in input.chunks(64) {
+            let mut read = read;
+            loop {
+                let result = decoder.decode_read(&mut buf, read, |e| items.push(data(e.data())));
+                read = &[];
+                match result {
+                    Ok(()) => break,
+                    Err(Error::LineTooLong { limit }) => items.push(Item::LineTooLong(limit)),
+                    Err(e) => panic!("unexpected error {e:?}"),
+                }
+            }
+            assert!(
+                buf.len() <= 1024,
+                "{policy:?}: carry holds {} bytes",
+                buf.len()
+            );
+            assert!(decoder.buffered() <= lim.max_event);
+        }
+        decoder.finish(&mut buf);
+        assert_eq!(items, want, "{policy:?}");
+    }
+}
+
 #[test]
 fn huge_comment_line_in_small_chunks_keeps_the_event() {
     let items = feed_huge_line(

@@ -7,7 +7,7 @@ use ssewire::{Decoder, Event, EventRef, Frame, Limits, Overflow};
 /// Decoder limits chosen by the low five bits of one fuzz byte, so that small limits (and both
 /// overflow policies) get exercised as often as the defaults.
 pub fn limits(b: u8) -> Limits {
-    const LINES: [usize; 4] = [0, 9, 100, 1024 * 1024];
+    const LINES: [usize; 4] = [0, 9, 300, 1024 * 1024];
     const EVENTS: [usize; 4] = [1, 17, 300, 8 * 1024 * 1024];
     Limits {
         max_line: LINES[usize::from(b & 3)],
@@ -80,26 +80,9 @@ pub fn drain_ref(decoder: &mut Decoder, buf: &mut BytesMut, out: &mut Vec<Result
 /// [`drain_ref`] gives. After an error it calls again, as a reader going on would. Checks the
 /// same buffering contract after the final `Ok(())`.
 pub fn drain_each(decoder: &mut Decoder, buf: &mut BytesMut, out: &mut Vec<Result<Seen, String>>) {
-    let limits = *decoder.limits();
-    let max_line = limits.max_line.max(8);
-    // Each error drops at least one line: bound the calls.
-    for _ in 0..buf.len() + 2 {
-        let result = decoder.decode_each(buf, |event| out.push(Ok(seen_ref(&event))));
-        assert!(decoder.buffered() <= limits.max_event);
-        match result {
-            Ok(()) => {
-                assert!(
-                    buf.len() <= max_line,
-                    "decode_each: caller buffer holds {} bytes after Ok(()), max_line {}",
-                    buf.len(),
-                    max_line
-                );
-                return;
-            }
-            Err(e) => out.push(Err(e.to_string())),
-        }
-    }
-    panic!("decode_each keeps failing without consuming input");
+    drain_batch("decode_each", decoder, buf, 0, out, |decoder, buf, out| {
+        decoder.decode_each(buf, |event| out.push(Ok(seen_ref(&event))))
+    });
 }
 
 /// The browser view through `decode_read` (each read decoded where it is, only an unfinished
@@ -112,27 +95,54 @@ pub fn drain_read(
     mut read: &[u8],
     out: &mut Vec<Result<Seen, String>>,
 ) {
+    drain_batch(
+        "decode_read",
+        decoder,
+        buf,
+        read.len(),
+        out,
+        |decoder, buf, out| {
+            let result = decoder.decode_read(buf, read, |event| out.push(Ok(seen_ref(&event))));
+            read = &[];
+            result
+        },
+    );
+}
+
+/// Calls a batch view (`call`, which hands the events of one call to `out`) until it returns
+/// `Ok(())`, recording errors; checks the memory bounds after every call and the buffering
+/// contract after the last. `unread` is what the first call adds to `buf`.
+fn drain_batch(
+    view: &str,
+    decoder: &mut Decoder,
+    buf: &mut BytesMut,
+    unread: usize,
+    out: &mut Vec<Result<Seen, String>>,
+    mut call: impl FnMut(
+        &mut Decoder,
+        &mut BytesMut,
+        &mut Vec<Result<Seen, String>>,
+    ) -> Result<(), ssewire::Error>,
+) {
     let limits = *decoder.limits();
     let max_line = limits.max_line.max(8);
     // Each error drops at least one line: bound the calls.
-    for _ in 0..buf.len() + read.len() + 2 {
-        let result = decoder.decode_read(buf, read, |event| out.push(Ok(seen_ref(&event))));
-        read = &[];
+    for _ in 0..buf.len() + unread + 2 {
+        let result = call(decoder, buf, out);
         assert!(decoder.buffered() <= limits.max_event);
         match result {
             Ok(()) => {
                 assert!(
                     buf.len() <= max_line,
-                    "decode_read: carry buffer holds {} bytes after Ok(()), max_line {}",
+                    "{view}: buffer holds {} bytes after Ok(()), max_line {max_line}",
                     buf.len(),
-                    max_line
                 );
                 return;
             }
             Err(e) => out.push(Err(e.to_string())),
         }
     }
-    panic!("decode_read keeps failing without consuming input");
+    panic!("{view} keeps failing without consuming input");
 }
 
 /// The browser events of `items` in the form [`drain_ref`] gives.
