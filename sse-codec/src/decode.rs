@@ -377,8 +377,8 @@ const BATCH_WINDOW: usize = 8 * 1024;
 /// The shortest read [`Decoder::decode_read`] reads in place by default (shorter ones are
 /// appended).
 const READ_IN_PLACE_MIN: usize = 512;
-/// A partial line this long (a large event) makes `decode_read` search short reads as it
-/// appends them.
+/// A partial line this long (a large event's data, a long comment) makes `decode_read` search
+/// short reads as it appends them.
 const LONG_LINE: usize = 256;
 
 impl Decoder {
@@ -642,7 +642,8 @@ impl Decoder {
     /// (A block that meets a limit is read from `buf` instead: from it on, the read is copied.)
     /// The events, errors and limits are those of appending `read` to `buf` and calling
     /// `decode_each`, which is what this does for short reads (under 512 bytes, where copying
-    /// is cheaper than switching) and at the start of a stream.
+    /// is cheaper than switching; one that goes on with a long line and ends none of it is only
+    /// appended) and at the start of a stream.
     ///
     /// Keep `buf` for this decoder's stream only, and feed every read through this method.
     ///

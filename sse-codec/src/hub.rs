@@ -39,9 +39,11 @@ pub struct HubConfig {
     pub max_events: usize,
     /// Most bytes (encoded) retained for replay; the oldest events go first.
     pub max_bytes: usize,
-    /// How long an event is retained for replay, if not forever (default): older events are
-    /// dropped when the hub is next used (a publish, a subscribe, [`Hub::retained`]), so a client
-    /// that was away longer gets the [`HubConfig::reset`] event.
+    /// How long an event is retained for replay, if not forever (default). Older events are
+    /// dropped when the hub is next used (a publish, a subscribe, [`Hub::retained`]), except the
+    /// newest: a client that saw it missed nothing and resumes without a reset, however quiet the
+    /// topic has been. A client whose `Last-Event-ID` was dropped gets the [`HubConfig::reset`]
+    /// event.
     pub max_age: Option<Duration>,
     /// Most live events queued for one subscriber before [`HubConfig::slow`] applies.
     pub backlog: usize,
@@ -289,12 +291,13 @@ impl Hub {
 }
 
 impl HubState {
-    /// Drops the retained events older than [`HubConfig::max_age`]; returns the time now if the
-    /// hub keeps ages (one clock read per call, none without `max_age`).
+    /// Drops the retained events older than [`HubConfig::max_age`] but the newest; returns the
+    /// time now if the hub keeps ages (one clock read per call, none without `max_age`).
     fn expire(&mut self) -> Option<Instant> {
         let max_age = self.config.max_age?;
         let now = Instant::now();
-        while let Some(oldest) = self.ring.front()
+        while self.ring.len() > 1
+            && let Some(oldest) = self.ring.front()
             && oldest
                 .at
                 .is_none_or(|at| now.saturating_duration_since(at) > max_age)

@@ -104,31 +104,40 @@ fn events_with_their_own_ids_keep_them_and_can_be_resumed_from() {
 
 #[test]
 fn events_older_than_max_age_are_not_replayed() {
+    // Ages far apart (events published together are well within 300 ms of each other; a sleep
+    // of 500 ms puts them well past it), so a loaded machine does not change the outcome.
+    let max_age = std::time::Duration::from_millis(300);
+    let past_it = std::time::Duration::from_millis(500);
     let hub = Hub::new(HubConfig {
-        max_age: Some(std::time::Duration::from_millis(20)),
+        max_age: Some(max_age),
         ..HubConfig::default()
     });
     hub.publish(&Event::new("old 1"));
     hub.publish(&Event::new("old 2"));
     assert_eq!(hub.retained().0, 2);
-    std::thread::sleep(std::time::Duration::from_millis(40));
-    // Expired when the hub is next used: here, by `retained`.
-    assert_eq!(hub.retained(), (0, 0));
+    std::thread::sleep(past_it);
+    // Expired when the hub is next used (here by `retained`), but for the newest.
+    assert_eq!(hub.retained().0, 1);
+    // A client that saw the newest missed nothing, however quiet the topic was: no reset.
+    let mut caught_up = Reader::new(hub.subscribe(Some("2")));
     hub.publish(&Event::new("new 3"));
-    // A browser last seen at 1 gets `reset` (it missed 2, which the hub no longer holds); one
-    // last seen at 3 resumes with nothing missed, and a new one still gets live events.
+    // Now 2 is dropped too. A browser last seen at 1 gets `reset` (it missed 2, which the hub no
+    // longer holds); one last seen at 3 resumes with nothing missed.
     let mut away = Reader::new(hub.subscribe(Some("1")));
     let mut recent = Reader::new(hub.subscribe(Some("3")));
     hub.publish(&Event::new("new 4"));
-    away.read(10);
-    recent.read(10);
+    for reader in [&mut caught_up, &mut away, &mut recent] {
+        reader.read(10);
+    }
+    assert_eq!(caught_up.seen, [Seen::Message(3), Seen::Message(4)]);
     assert_eq!(away.seen, [Seen::Reset, Seen::Message(4)]);
     assert_eq!(recent.seen, [Seen::Message(4)]);
-    // Without `max_age`, time does not expire anything.
+    // Without `max_age`, time expires nothing.
     let forever = Hub::default();
-    forever.publish(&Event::new("kept"));
-    std::thread::sleep(std::time::Duration::from_millis(40));
-    assert_eq!(forever.retained().0, 1);
+    forever.publish(&Event::new("kept 1"));
+    forever.publish(&Event::new("kept 2"));
+    std::thread::sleep(past_it);
+    assert_eq!(forever.retained().0, 2);
 }
 
 #[test]
