@@ -691,22 +691,23 @@ impl Decoder {
         // The first test of `append_to_long_line`, inline: most short reads fail it.
         let st = &self.in_place;
         let long_line = st.scanned == buf.len() && buf.len().saturating_sub(st.pos) >= LONG_LINE;
-        match long_line {
-            true => match self.append_to_long_line(buf, read) {
+        if long_line {
+            match self.append_to_long_line(buf, read) {
                 Appended::LineGoesOn => return Ok(()),
                 Appended::LineEnds => {}
                 Appended::No => buf.extend_from_slice(read),
-            },
-            false => buf.extend_from_slice(read),
+            }
+        } else {
+            buf.extend_from_slice(read);
         }
         self.decode_each(buf, f)
     }
 
-    /// Appends `read` to `buf` if it goes on with a long partial line (a large event) that the
-    /// in-place block has searched to the end of `buf`, searching it once on the way: most such
-    /// reads end no line, and then that is all there is to do. (Reads that go on with a short
-    /// line mostly end it, and the in-place reader would search them a second time: they are
-    /// left to it.) Out of line, so that the other paths are compiled as they were.
+    /// Appends `read` to `buf` if it goes on with a long partial line (a large event's data, a long
+    /// comment) that the in-place block has searched to the end of `buf`, searching it once on the
+    /// way: most such reads end no line, and then that is all there is to do. (Reads that go on
+    /// with a short line mostly end it, and the in-place reader would search them a second time:
+    /// they are left to it.) Out of line, so that the other paths are compiled as they were.
     #[inline(never)]
     fn append_to_long_line(&mut self, buf: &mut BytesMut, read: &[u8]) -> Appended {
         let st = &self.in_place;

@@ -1,5 +1,5 @@
-//! The live-room demo on async-std: `cargo run -p ssewire-async-std --example room`, open the printed
-//! address in two windows. `PORT` picks the port (default 3000).
+//! The live-room demo on async-std: `cargo run -p ssewire-async-std --example room_async_std`,
+//! open the printed address in two windows. `PORT` picks the port (default 3000).
 
 #[path = "../../demo/room_app.rs"]
 mod room_app;

@@ -1,5 +1,6 @@
-//! The AI-chat demo on async-std: `cargo run -p ssewire-async-std --example chat`, then open the
-//! printed address. `PORT` picks the port (default 3000); run `npm ci` once for the HTMX panel.
+//! The AI-chat demo on async-std: `cargo run -p ssewire-async-std --example chat_async_std`,
+//! then open the printed address. `PORT` picks the port (default 3000); run `npm ci` once for the
+//! HTMX panel.
 
 #[path = "../../demo/chat_app.rs"]
 mod chat_app;
