@@ -688,7 +688,7 @@ impl Decoder {
     where
         F: FnMut(EventRef<'_>),
     {
-        // The first test of `append_to_long_line`, inline: most short reads fail it.
+        // The first half of the test for `append_to_long_line`, inline: most short reads fail it.
         let st = &self.in_place;
         let long_line = st.scanned == buf.len() && buf.len().saturating_sub(st.pos) >= LONG_LINE;
         if long_line {
@@ -710,13 +710,9 @@ impl Decoder {
     /// they are left to it.) Out of line, so that the other paths are compiled as they were.
     #[inline(never)]
     fn append_to_long_line(&mut self, buf: &mut BytesMut, read: &[u8]) -> Appended {
-        let st = &self.in_place;
-        let long_line = st.scanned == buf.len()
-            && buf.len().saturating_sub(st.pos) >= LONG_LINE
-            && self.consume == 0
-            && self.can_read_in_place()
-            && !self.in_place.skip_lf;
-        if !long_line {
+        // The caller has checked the partial line (`read_appended`); the rest of the test here.
+        debug_assert!(self.in_place.scanned == buf.len());
+        if self.consume != 0 || !self.can_read_in_place() || self.in_place.skip_lf {
             return Appended::No;
         }
         let old = buf.len();

@@ -3,17 +3,13 @@
 
 #[path = "../../demo/chat_app.rs"]
 mod chat_app;
-
-use std::net::{Ipv4Addr, SocketAddr};
+#[path = "../../demo/listen.rs"]
+mod listen;
 
 use ssewire_smol::Smol;
 
 fn main() -> std::io::Result<()> {
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let addr = listen::listen_addr();
     smol::block_on(async {
         let server = ssewire_smol::serve(addr, chat_app::handle::<Smol>).await?;
         println!(
