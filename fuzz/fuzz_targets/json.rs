@@ -1,7 +1,8 @@
 //! Arbitrary JSON values through the Nex conversions (`IntoEvent` for `serde_json::Value`,
 //! `Json<T>`) → encode → decode: the data parses back to the same value, and a custom-event
 //! object (one with an `"event"` key) gives back its fields. `encode_json` and
-//! `IntoEvent::to_frame` (what `send` sends) write what the `Event` path writes.
+//! `IntoEvent::to_frame` (what `send` sends) write what the `Event` path writes. A `RawValue`
+//! holding line breaks (pretty JSON) cannot cut the frame.
 #![no_main]
 
 use std::time::Duration;
@@ -122,11 +123,43 @@ fn check_custom(map: &Map<String, Value>, event: &Event) {
     }
 }
 
+/// A `RawValue` is written verbatim: `v` as pretty JSON (line breaks between tokens, as LF, CRLF
+/// or CR) goes out one `data:` line per line and comes back as `v`, alone and inside an array,
+/// the same bytes through every path.
+fn check_raw(v: &Value, line_break: u8) {
+    let pretty = serde_json::to_string_pretty(v).expect("serializes");
+    let text = match line_break % 3 {
+        0 => pretty,
+        1 => pretty.replace('\n', "\r\n"),
+        _ => pretty.replace('\n', "\r"),
+    };
+    let raw = serde_json::value::RawValue::from_string(text).expect("valid JSON");
+    let event = Event::json(&raw).expect("serializes");
+    assert_eq!(Json(&raw).to_frame().expect("serializes"), event.to_bytes());
+    let mut direct = BytesMut::from(&b"x"[..]);
+    encode_json(&raw, &mut direct).expect("serializes");
+    assert_eq!(&direct[1..], &event.to_bytes()[..]);
+    let (browser, frames) = wire_roundtrip(&event);
+    let back: Value = serde_json::from_str(browser.expect("data").data()).expect("data is JSON");
+    assert_eq!(&back, v);
+    assert_eq!(frames, vec![Frame::Event(event)]);
+    let pair = [&raw, &raw];
+    let mut direct = BytesMut::new();
+    encode_json(&pair, &mut direct).expect("serializes");
+    let browser = Decoder::new().decode(&mut direct).expect("default limits");
+    let back: Value = serde_json::from_str(browser.expect("data").data()).expect("data is JSON");
+    assert_eq!(back, Value::Array(vec![v.clone(), v.clone()]));
+    assert!(direct.is_empty(), "one event");
+}
+
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
     let Ok(v) = value(&mut u, 0) else {
         return;
     };
+    if let Ok(line_break) = u.arbitrary::<u8>() {
+        check_raw(&v, line_break);
+    }
     let by_ref = (&v).into_event();
     let by_value = v.clone().into_event();
     // What `send` sends is what encoding the event writes, or the same refusal.

@@ -96,7 +96,9 @@ pub fn encode_data(data: &str, buf: &mut impl BufMut) {
 }
 
 /// Writes a message event whose data is `value` as compact JSON, serialized straight into `buf`
-/// (with `std`; without it through one temporary buffer).
+/// (with `std`; without it through one temporary buffer): one `data:` line. Only a serde_json
+/// `RawValue` can hold a raw line break (between tokens); its text goes out one `data:` line per
+/// line, as [`Event::json`](crate::Event::json) sends it, so nothing it holds can cut the frame.
 ///
 /// # Errors
 ///
@@ -117,11 +119,28 @@ pub fn encode_json<T: serde::Serialize + ?Sized>(
 ) -> Result<(), crate::Error> {
     let start = buf.len();
     buf.put_slice(b"data: ");
-    // Compact JSON never contains a raw line break: one data line.
+    // Compact JSON escapes every line break inside strings; only a `RawValue` (serde_json's
+    // `raw_value` feature, which any crate in a build can turn on) is written verbatim, whitespace
+    // and all. Its line breaks sit between tokens: each starts a new `data:` line (the client joins
+    // the lines with LF: the same JSON), so nothing it holds can cut the frame.
     #[cfg(feature = "std")]
-    let written = serde_json::to_writer(bytes::BufMut::writer(&mut *buf), value);
+    let written = {
+        let mut ser = serde_json::Serializer::with_formatter(
+            bytes::BufMut::writer(&mut *buf),
+            crate::json::DataLines,
+        );
+        value.serialize(&mut ser)
+    };
     #[cfg(not(feature = "std"))]
-    let written = serde_json::to_vec(value).map(|json| buf.put_slice(&json));
+    let written = serde_json::to_vec(value).map(|json| {
+        let mut text = &json[..];
+        while let Some((line, rest)) = crate::json::split_line(text) {
+            buf.put_slice(line);
+            buf.put_slice(b"\ndata: ");
+            text = rest;
+        }
+        buf.put_slice(text);
+    });
     if let Err(e) = written {
         buf.truncate(start);
         return Err(crate::Error::Json(e));

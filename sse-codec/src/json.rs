@@ -140,3 +140,37 @@ fn custom_event(mut map: Map<String, Value>) -> Result<Event, Error> {
     }
     Ok(event)
 }
+
+/// serde_json's compact output, except that a line break in a raw fragment (`RawValue`) starts a
+/// new `data:` line.
+#[cfg(feature = "std")]
+pub(crate) struct DataLines;
+
+#[cfg(feature = "std")]
+impl serde_json::ser::Formatter for DataLines {
+    fn write_raw_fragment<W>(&mut self, writer: &mut W, fragment: &str) -> std::io::Result<()>
+    where
+        W: ?Sized + std::io::Write,
+    {
+        let mut text = fragment.as_bytes();
+        while let Some((line, rest)) = split_line(text) {
+            writer.write_all(line)?;
+            writer.write_all(b"\ndata: ")?;
+            text = rest;
+        }
+        writer.write_all(text)
+    }
+}
+
+/// The text before the first line break (LF, CRLF or a lone CR) and the text after it.
+pub(crate) fn split_line(text: &[u8]) -> Option<(&[u8], &[u8])> {
+    // Raw JSON fragments only: a plain loop is enough.
+    let i = text.iter().position(|&b| b == b'\r' || b == b'\n')?;
+    // A CR followed by LF is one line break.
+    let skip = if text[i] == b'\r' && text.get(i + 1) == Some(&b'\n') {
+        2
+    } else {
+        1
+    };
+    Some((&text[..i], &text[i + skip..]))
+}

@@ -498,4 +498,33 @@ mod fast_paths {
         ));
         assert_eq!(buf, "kept");
     }
+
+    /// serde_json's `RawValue` (its `raw_value` feature, which any crate in a build can turn on)
+    /// serializes its text verbatim, line breaks included: the only compact JSON with a raw
+    /// line break. It must not cut the frame: one `data:` line per line, as `Event::json` does.
+    #[cfg(feature = "json")]
+    #[test]
+    fn raw_json_with_line_breaks_goes_out_as_data_lines() {
+        let text = "{\n  \"a\": 1,\r\n  \"event\": \"x\"\r}";
+        let raw = serde_json::value::RawValue::from_string(text.to_string()).unwrap();
+        let mut fast = BytesMut::from(&b"before"[..]);
+        ssewire::encode_json(&raw, &mut fast).unwrap();
+        assert_eq!(
+            fast,
+            "beforedata: {\ndata:   \"a\": 1,\ndata:   \"event\": \"x\"\ndata: }\n\n"
+        );
+        let mut slow = BytesMut::from(&b"before"[..]);
+        encode(&Event::json(&raw).unwrap(), &mut slow);
+        assert_eq!(fast, slow);
+        assert_eq!(
+            ssewire::IntoEvent::to_frame(ssewire::Json(&raw)).unwrap(),
+            fast[6..]
+        );
+
+        let events = super::decode_all(&fast[6..]);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_type(), "message");
+        let back: serde_json::Value = serde_json::from_str(events[0].data()).unwrap();
+        assert_eq!(back, serde_json::json!({"a": 1, "event": "x"}));
+    }
 }

@@ -174,6 +174,8 @@ pub struct Load {
     pub delivered: u64,
     /// Server CPU over the window, µs.
     pub cpu_us: u64,
+    /// Of `cpu_us`, the time spent in the kernel (system time), µs.
+    pub sys_us: u64,
     /// The load client's own CPU over the window, µs (to show it is not the bottleneck).
     pub client_cpu_us: u64,
     /// The window, s.
@@ -194,6 +196,11 @@ impl Load {
     /// Server CPU per delivered event, µs.
     pub fn cpu_per_event_us(&self) -> f64 {
         self.cpu_us as f64 / self.delivered.max(1) as f64
+    }
+
+    /// The kernel's share of the server CPU over the window, %.
+    pub fn kernel_percent(&self) -> f64 {
+        self.sys_us as f64 * 100.0 / self.cpu_us.max(1) as f64
     }
 }
 
@@ -386,7 +393,7 @@ pub async fn measure(config: &Config, spec: &ServerSpec) -> io::Result<ServerRes
     streams.record_latency(true);
     let me = std::process::id();
     let client_before = proc::cpu_us(me).unwrap_or(0);
-    let cpu_before = proc::cpu_us(pid).ok_or_else(|| missing("stat"))?;
+    let cpu_before = proc::cpu_split_us(pid).ok_or_else(|| missing("stat"))?;
     let start = Instant::now();
     client::start_publishing(addr, config.rate, expected).await?;
     streams
@@ -395,7 +402,7 @@ pub async fn measure(config: &Config, spec: &ServerSpec) -> io::Result<ServerRes
             Duration::from_secs_f64(config.secs + 5.0 + config.load_streams as f64 / 2000.0),
         )
         .await;
-    let cpu_after = proc::cpu_us(pid).ok_or_else(|| missing("stat"))?;
+    let cpu_after = proc::cpu_split_us(pid).ok_or_else(|| missing("stat"))?;
     let client_after = proc::cpu_us(me).unwrap_or(0);
     let window_s = start.elapsed().as_secs_f64();
     streams.record_latency(false);
@@ -417,7 +424,8 @@ pub async fn measure(config: &Config, spec: &ServerSpec) -> io::Result<ServerRes
             .filter(|s| s.open && s.events == expected && s.out_of_order == 0)
             .count(),
         delivered: streams.events(),
-        cpu_us: cpu_after.saturating_sub(cpu_before),
+        cpu_us: (cpu_after.0 + cpu_after.1).saturating_sub(cpu_before.0 + cpu_before.1),
+        sys_us: cpu_after.1.saturating_sub(cpu_before.1),
         client_cpu_us: client_after.saturating_sub(client_before),
         window_s,
         p50_ms: pct(0.50),
@@ -522,18 +530,19 @@ pub fn markdown(config: &Config, results: &[ServerResult]) -> String {
         config.idle_streams, config.load_streams, config.rate, config.secs, config.cycles
     );
     out.push_str(
-        "| server | RSS / idle stream (KiB) | CPU / event (µs) | p50 (ms) | p99 (ms) \
+        "| server | RSS / idle stream (KiB) | CPU / event (µs) | of which kernel | p50 (ms) | p99 (ms) \
          | streams complete | fd growth | RSS growth after cycles (KiB) | threads \
          | client CPU / event (µs) |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in results {
         let _ = writeln!(
             out,
-            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {}/{} | {} | {} | {} | {:.2} |",
+            "| {} | {:.2} | {:.2} | {:.0}% | {:.2} | {:.2} | {}/{} | {} | {} | {} | {:.2} |",
             r.spec.name,
             r.idle.per_stream_kib(),
             r.load.cpu_per_event_us(),
+            r.load.kernel_percent(),
             r.load.p50_ms,
             r.load.p99_ms,
             r.load.complete,

@@ -22,6 +22,11 @@ pub fn threads(pid: u32) -> Option<u64> {
 
 /// CPU time (user + system, all threads) in microseconds, from `/proc/PID/stat`.
 pub fn cpu_us(pid: u32) -> Option<u64> {
+    cpu_split_us(pid).map(|(user, system)| user + system)
+}
+
+/// CPU time in microseconds, all threads, split into (user, system), from `/proc/PID/stat`.
+pub fn cpu_split_us(pid: u32) -> Option<(u64, u64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces: fields after its closing parenthesis.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -30,7 +35,7 @@ pub fn cpu_us(pid: u32) -> Option<u64> {
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     let tck = clock_ticks();
-    Some((utime + stime) * 1_000_000 / tck)
+    Some((utime * 1_000_000 / tck, stime * 1_000_000 / tck))
 }
 
 /// `sysconf(_SC_CLK_TCK)`, 100 if unknown.
