@@ -17,7 +17,7 @@ use core::convert::Infallible;
 use core::future::Future;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use std::io;
 use std::net::SocketAddr;
@@ -717,10 +717,20 @@ async fn drive<R: Runtime, C: Future + Unpin>(
             stopping_seen = true;
         }
         let mut stop = core::pin::pin!(stop);
+        // The waker `stop` holds. Polling `stop` locks the list of listeners that every
+        // connection shares, and an SSE connection wakes once per event: it is polled again only
+        // when one of its flags is set or the task's waker changed.
+        let mut registered: Option<Waker> = None;
         let done = core::future::poll_fn(|cx| {
             if let Poll::Ready(output) = Pin::new(&mut connection).poll(cx) {
                 return Poll::Ready(Some(output));
             }
+            let flagged = shutdown.ended.load(Ordering::SeqCst)
+                || (shutdown.stopping.load(Ordering::SeqCst) && !stopping_seen);
+            if !flagged && registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                return Poll::Pending;
+            }
+            registered = Some(cx.waker().clone());
             stop.as_mut().poll(cx).map(|()| None)
         })
         .await;

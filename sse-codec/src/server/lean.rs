@@ -335,10 +335,11 @@ async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
 ) -> io::Result<()> {
     let mut pending: Option<Chunk> = None;
     let mut ending = false;
+    // Zeroed once, not at every wake-up.
+    let mut scratch = [0u8; 512];
     poll_fn(|cx| {
         // The client closing its side ends the stream. (The I/O shim reads only once the reactor
         // says the socket is readable, so this costs no system call per event.)
-        let mut scratch = [0u8; 512];
         let mut read = ReadBuf::new(&mut scratch);
         match Pin::new(&mut *io).poll_read(cx, read.unfilled()) {
             Poll::Ready(Ok(())) if read.filled().is_empty() => {
@@ -416,11 +417,16 @@ struct Chunk {
 
 impl Chunk {
     fn new(data: Bytes) -> Self {
+        // `{len:X}\r\n`: at most 16 hex digits and CRLF (without `fmt`: this runs per event).
         let mut size = [0u8; 20];
-        let mut line = &mut size[..];
-        // At most 16 hex digits and CRLF: it fits, and writing into a slice cannot fail then.
-        let _ = write!(line, "{:X}\r\n", data.len());
-        let size_end = 20 - line.len();
+        let len = data.len() as u64;
+        let digits = (16 - (len.leading_zeros() as usize / 4)).max(1);
+        for (i, byte) in size[..digits].iter_mut().enumerate() {
+            let nibble = (len >> (4 * (digits - 1 - i))) & 0xF;
+            *byte = b"0123456789ABCDEF"[nibble as usize];
+        }
+        size[digits..digits + 2].copy_from_slice(b"\r\n");
+        let size_end = digits + 2;
         Chunk {
             size,
             size_at: 0,
@@ -502,6 +508,17 @@ mod tests {
         let big = Bytes::from(vec![b'x'; 70_000]);
         let out = written(Chunk::new(big), 4096);
         assert!(out.starts_with(b"11170\r\nxxx") && out.ends_with(b"xx\r\n"));
+    }
+
+    #[test]
+    fn size_lines_are_the_length_in_upper_case_hex() {
+        for len in [
+            0, 1, 9, 10, 15, 16, 17, 255, 256, 4095, 4096, 65_535, 65_536, 1_048_579,
+        ] {
+            let chunk = Chunk::new(Bytes::from(vec![b'x'; len]));
+            let line = alloc::format!("{len:X}\r\n");
+            assert_eq!(&*chunk.slices()[0], line.as_bytes(), "length {len}");
+        }
     }
 
     #[test]
