@@ -127,7 +127,7 @@ pub fn encode_json<T: serde::Serialize + ?Sized>(
     let written = {
         let mut ser = serde_json::Serializer::with_formatter(
             bytes::BufMut::writer(&mut *buf),
-            crate::json::DataLines,
+            crate::json::DataLines::default(),
         );
         value.serialize(&mut ser)
     };

@@ -10,8 +10,9 @@ use crate::{Error, Event, IntoEvent};
 
 /// Marks a value to be sent as compact JSON data: `data: {"id":1,"status":"ok"}`.
 ///
-/// Compact JSON never contains a raw line break (serde_json escapes them inside strings), so the
-/// value always travels as one `data:` line.
+/// Compact JSON holds no raw line break (serde_json escapes them inside strings), so the value
+/// travels as one `data:` line; only a serde_json `RawValue` is written as it is, and each of its
+/// line breaks (whitespace between tokens) starts a new `data:` line: the client gets the same JSON.
 ///
 /// # Examples
 ///
@@ -144,7 +145,13 @@ fn custom_event(mut map: Map<String, Value>) -> Result<Event, Error> {
 /// serde_json's compact output, except that a line break in a raw fragment (`RawValue`) starts a
 /// new `data:` line.
 #[cfg(feature = "std")]
-pub(crate) struct DataLines;
+#[derive(Default)]
+pub(crate) struct DataLines {
+    /// The last raw fragment ended in CR and nothing was written since: an LF that starts the
+    /// next one belongs to that line break. (serde_json writes one fragment per `RawValue`, but
+    /// a type may serialize several, with nothing in between.)
+    after_cr: bool,
+}
 
 #[cfg(feature = "std")]
 impl serde_json::ser::Formatter for DataLines {
@@ -153,12 +160,37 @@ impl serde_json::ser::Formatter for DataLines {
         W: ?Sized + std::io::Write,
     {
         let mut text = fragment.as_bytes();
+        if text.is_empty() {
+            return Ok(());
+        }
+        if core::mem::take(&mut self.after_cr) && text[0] == b'\n' {
+            text = &text[1..];
+        }
+        self.after_cr = text.last() == Some(&b'\r');
         while let Some((line, rest)) = split_line(text) {
             writer.write_all(line)?;
             writer.write_all(b"\ndata: ")?;
             text = rest;
         }
         writer.write_all(text)
+    }
+
+    // serde_json ends every array element and object value with one of these two (and writes
+    // nothing for them): what follows is not part of the same raw text.
+    fn end_array_value<W>(&mut self, _writer: &mut W) -> std::io::Result<()>
+    where
+        W: ?Sized + std::io::Write,
+    {
+        self.after_cr = false;
+        Ok(())
+    }
+
+    fn end_object_value<W>(&mut self, _writer: &mut W) -> std::io::Result<()>
+    where
+        W: ?Sized + std::io::Write,
+    {
+        self.after_cr = false;
+        Ok(())
     }
 }
 

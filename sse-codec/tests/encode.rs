@@ -527,4 +527,47 @@ mod fast_paths {
         let back: serde_json::Value = serde_json::from_str(events[0].data()).unwrap();
         assert_eq!(back, serde_json::json!({"a": 1, "event": "x"}));
     }
+
+    /// A type may write a raw value in several fragments (serde_json's private `RawValue`
+    /// token, as the review that found this did): a CR ending one and an LF starting the next
+    /// are one line break, as in the text `Event::json` sees; two raw values apart are not.
+    #[cfg(feature = "json")]
+    #[test]
+    fn raw_json_line_breaks_split_between_fragments_count_once() {
+        use serde::ser::{SerializeStruct, Serializer};
+        const TOKEN: &str = "$serde_json::private::RawValue";
+        struct Fragments(&'static [&'static str]);
+        impl serde::Serialize for Fragments {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut raw = s.serialize_struct(TOKEN, self.0.len())?;
+                for fragment in self.0 {
+                    raw.serialize_field(TOKEN, fragment)?;
+                }
+                raw.end()
+            }
+        }
+        fn same<T: serde::Serialize>(value: &T) -> String {
+            let mut fast = BytesMut::new();
+            ssewire::encode_json(value, &mut fast).unwrap();
+            let mut slow = BytesMut::new();
+            encode(&Event::json(value).unwrap(), &mut slow);
+            assert_eq!(fast, slow);
+            assert!(!fast.contains(&b'\r'));
+            String::from_utf8(fast.to_vec()).unwrap()
+        }
+        assert_eq!(
+            same(&Fragments(&["[1,\r", "\n2]"])),
+            "data: [1,\ndata: 2]\n\n"
+        );
+        assert_eq!(
+            same(&Fragments(&["[1,\r", "", "\n2]"])),
+            "data: [1,\ndata: 2]\n\n"
+        );
+        assert_eq!(
+            same(&Fragments(&["[1,\r", "\r\n2]"])),
+            "data: [1,\ndata: \ndata: 2]\n\n"
+        );
+        let apart = [Fragments(&["1\r"]), Fragments(&["\n2"])];
+        assert_eq!(same(&apart), "data: [1\ndata: ,\ndata: 2]\n\n");
+    }
 }
