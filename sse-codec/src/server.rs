@@ -425,15 +425,19 @@ impl<R: Runtime> Server<R> {
     /// Resolves once [`Server::shutdown`] has been called (from anywhere) and every connection is
     /// closed.
     pub async fn stopped(&self) {
-        let state = &self.shutdown;
-        while !state.stopping.load(Ordering::SeqCst) {
-            listener!(state.stop => stop);
-            if state.stopping.load(Ordering::SeqCst) {
-                break;
-            }
-            stop.await;
+        until_stopping(&self.shutdown).await;
+        wait_drained(&self.shutdown, core::future::pending()).await;
+    }
+}
+
+/// Resolves once [`Server::shutdown`] has been called.
+async fn until_stopping(state: &Shutdown) {
+    while !state.stopping.load(Ordering::SeqCst) {
+        listener!(state.stop => stop);
+        if state.stopping.load(Ordering::SeqCst) {
+            break;
         }
-        wait_drained(state, core::future::pending()).await;
+        stop.await;
     }
 }
 
@@ -603,7 +607,15 @@ async fn serve_connection<R, H, F>(
     // automatic builder does this too, but its connection is sized for HTTP/2 even when the
     // client speaks HTTP/1.1, which costs every idle SSE stream kilobytes.)
     let accepted = Instant::now();
-    let sniffed = with_deadline(sniff(conn), R::sleep(config.header_read_timeout)).await;
+    // A client that has sent nothing yet has no request in flight: shutdown closes it at once.
+    let deadline = async {
+        with_deadline(
+            until_stopping(&shutdown),
+            R::sleep(config.header_read_timeout),
+        )
+        .await;
+    };
+    let sniffed = with_deadline(sniff(conn), deadline).await;
     let Some(Ok((conn, prefix, http2))) = sniffed else {
         drop(guard);
         return;

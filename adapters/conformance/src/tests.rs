@@ -863,7 +863,15 @@ pub async fn graceful_shutdown<R: Runtime>(runtime: R) {
             .expect("GET over HTTP/2");
         let mut h2_sse = Sse::new(response.into_body());
         assert!(within::<R, _>(STEP, "the first event", h2_sse.event()).await.is_some());
-        assert_eq!(server.connections(), 2);
+        // A client that connected and has sent nothing yet: no request in flight, so shutdown
+        // closes it at once (not after the header-read timeout).
+        let mut silent = within::<R, _>(STEP, "connect", connect(addr))
+            .await
+            .expect("connect");
+        eventually::<R>(STEP, "the silent connection counted", || {
+            server.connections() == 3
+        })
+        .await;
 
         let began = Instant::now();
         let shutdown = async {
@@ -902,6 +910,12 @@ pub async fn graceful_shutdown<R: Runtime>(runtime: R) {
         assert!(shutdown_took <= grace * 2 + Duration::from_secs(1));
         within::<R, _>(STEP, "stopped()", server.stopped()).await;
         assert_eq!(server.connections(), 0);
+        let mut rest = Vec::new();
+        let read = within::<R, _>(STEP, "the silent connection closed", async {
+            futures_lite::AsyncReadExt::read_to_end(&mut silent, &mut rest).await
+        })
+        .await;
+        assert!(read.is_err() || rest.is_empty(), "{read:?} {rest:?}");
         eventually::<R>(STEP, "both producers dropped", || {
             dropped.load(Ordering::SeqCst) == 2
         })
