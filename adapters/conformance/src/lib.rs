@@ -55,6 +55,7 @@ macro_rules! suite {
             no_task_left_behind
             http2_prior_knowledge
             slow_reader_memory_bounded
+            busy_producer_does_not_starve_others
             graceful_shutdown
             ordinary_responses
             one_connection_many_requests

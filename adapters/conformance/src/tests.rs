@@ -738,6 +738,70 @@ pub async fn http2_prior_knowledge<R: Runtime>(runtime: R) {
     .await;
 }
 
+/// A producer that never waits (its client reads as fast as it sends) does not keep the
+/// executor to itself: another client is served meanwhile, on an executor of one thread too.
+pub async fn busy_producer_does_not_starve_others<R: Runtime>(runtime: R) {
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "busy_producer_does_not_starve_others", async {
+        let server = start(runtime, Config::default(), |request: Request| {
+            let busy = request.path() == "/busy";
+            std::future::ready(Response::sse(move |send| async move {
+                send.send("first").await?;
+                if busy {
+                    loop {
+                        send.send("x".repeat(50)).await?;
+                    }
+                }
+                Ok::<(), ssewire::SendError>(())
+            }))
+        })
+        .await;
+        let addr = server.local_addr();
+        let mut busy = within::<R, _>(STEP, "the busy stream", get_sse(addr, "/busy", &[]))
+            .await
+            .expect("GET /busy");
+        let done = std::cell::Cell::new(false);
+        let read = async {
+            let mut events = 0u64;
+            while !done.get() {
+                assert!(busy.event().await.is_some(), "the busy stream ended");
+                events += 1;
+                // Let the other future of this test run too.
+                futures_lite::future::yield_now().await;
+            }
+            events
+        };
+        let other = async {
+            // Give the busy connection time to take the executor, if it can.
+            R::sleep(Duration::from_millis(200)).await;
+            let began = Instant::now();
+            let mut other = within::<R, _>(
+                STEP,
+                "another stream while a producer never waits",
+                get_sse(addr, "/other", &[]),
+            )
+            .await
+            .expect("GET /other");
+            assert!(
+                within::<R, _>(STEP, "its first event", other.event())
+                    .await
+                    .is_some()
+            );
+            done.set(true);
+            began.elapsed()
+        };
+        let (events, took) = futures_lite::future::zip(read, other).await;
+        eprintln!("another stream opened in {took:?} while the busy one sent {events} events");
+        assert!(events > 100, "the busy stream sent only {events} events");
+        // A turn of the executor away (under 1 ms here); before streams yielded, 94–476 ms.
+        assert!(
+            took < Duration::from_millis(50),
+            "another stream took {took:?} to open beside a producer that never waits"
+        );
+    })
+    .await;
+}
+
 /// A client that stops reading does not make the server buffer without bound: a producer pushing
 /// 64 KiB events as fast as it can is held back by the socket (backpressure), and the bytes it
 /// produced stop growing well under a few MiB.

@@ -355,7 +355,16 @@ async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => {}
         }
+        // Frames written in this poll: after `BUDGET` of them the task yields (and is woken at
+        // once), so that a producer that never waits and a client that keeps up do not keep an
+        // executor thread from the other connections.
+        let mut budget = BUDGET;
         loop {
+            if budget == 0 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            budget -= 1;
             if let Some(chunk) = &mut pending {
                 while chunk.remaining() > 0 {
                     let n = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &chunk.slices()))?;
@@ -402,6 +411,9 @@ async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
     })
     .await
 }
+
+/// Frames one poll of a stream writes at most before it lets other tasks run.
+const BUDGET: usize = 64;
 
 /// One chunk of a chunked body in the writing: its size line, its data, its CRLF. With no data
 /// it is the last chunk.
