@@ -4,6 +4,8 @@
 //! Runtime-free like the rest of the crate: `publish` is a plain call that never waits, a
 //! [`Subscription`] is a `futures_core::Stream` of encoded frames.
 
+#[cfg(feature = "server")]
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
@@ -99,6 +101,23 @@ struct SubState {
     disconnected: bool,
     closed: bool,
     waker: Option<Waker>,
+    /// Direct delivery by the server (see [`DirectHandle`]).
+    #[cfg(feature = "server")]
+    direct: Direct,
+}
+
+/// A subscription's direct delivery: frames written to the client by a fan-out task of the
+/// server, without waking the subscriber's own task per event.
+#[cfg(feature = "server")]
+#[derive(Default)]
+struct Direct {
+    /// Writes a frame to the client without waiting; set once the server attaches it.
+    sink: Option<Box<dyn Sink>>,
+    /// Set while the fan-out task owns the socket: `publish` wakes it instead of `waker`.
+    lane: Option<Waker>,
+    /// The rest of a frame the fan-out task wrote in part, framed for the wire: the subscriber's
+    /// task writes it before anything else.
+    partial: Option<Bytes>,
 }
 
 struct SubShared(Mutex<SubState>);
@@ -201,6 +220,9 @@ impl Hub {
                 *ring_bytes -= old.frame.len();
             }
         }
+        // The fan-out tasks of direct subscribers that got the frame.
+        #[cfg(feature = "server")]
+        let mut lanes: Vec<Waker> = Vec::new();
         subscribers.retain(|sub| {
             let mut sub = lock(&sub.0);
             if sub.closed {
@@ -226,11 +248,24 @@ impl Hub {
                 }
             }
             sub.queue.push_back(frame.clone());
+            #[cfg(feature = "server")]
+            if let Some(lane) = &sub.direct.lane {
+                // Woken once per publish, after the hub is unlocked.
+                if !lanes.iter().any(|woken| woken.will_wake(lane)) {
+                    lanes.push(lane.clone());
+                }
+                return true;
+            }
             if let Some(waker) = sub.waker.take() {
                 waker.wake();
             }
             true
         });
+        drop(state);
+        #[cfg(feature = "server")]
+        for lane in lanes {
+            lane.wake();
+        }
         id
     }
 
@@ -364,5 +399,122 @@ impl Drop for Subscription {
         let mut sub = lock(&self.shared.0);
         sub.closed = true;
         sub.queue.clear();
+        // Lets the socket handle go now, not at the fan-out task's next pass.
+        #[cfg(feature = "server")]
+        {
+            sub.direct = Direct::default();
+        }
+    }
+}
+
+/// The server's side of direct delivery: a client connection that takes a frame now or not at
+/// all. Implemented by the HTTP/1.1 path (which frames each event as a chunk).
+#[cfg(feature = "server")]
+pub(crate) trait Sink: Send {
+    /// Writes `frame` to the client without waiting, staging it in `scratch` if that helps.
+    fn send(&mut self, frame: &Bytes, scratch: &mut [u8]) -> Sent;
+}
+
+/// What a [`Sink`] did with a frame.
+#[cfg(feature = "server")]
+pub(crate) enum Sent {
+    /// Wrote all of it.
+    All,
+    /// Wrote part of it: the rest, framed for the wire.
+    Part(Bytes),
+    /// Wrote nothing (the socket is full, or broken: the subscriber's task finds out which).
+    Nothing,
+}
+
+/// A handle on a subscription for the server's direct delivery.
+///
+/// The socket has one writer at a time: the subscriber's task, or (once the task has written
+/// everything queued and [released](DirectHandle::release) it) a fan-out task that writes each
+/// published frame straight away. The fan-out task writes only while holding the subscription's
+/// lock, so [`claim`](DirectHandle::claim), which takes the same lock, returns with no write of
+/// its in flight. Anything the fan-out task cannot finish (a full socket, a gap marker to send,
+/// a disconnect) goes back to the subscriber's task, which is woken for it.
+#[cfg(feature = "server")]
+#[derive(Clone)]
+pub(crate) struct DirectHandle(Arc<SubShared>);
+
+#[cfg(feature = "server")]
+impl Subscription {
+    /// The handle for direct delivery of this subscription.
+    pub(crate) fn direct_handle(&self) -> DirectHandle {
+        DirectHandle(self.shared.clone())
+    }
+}
+
+#[cfg(feature = "server")]
+impl DirectHandle {
+    /// Gives the subscription the client's socket, for a fan-out task to write to.
+    pub(crate) fn attach(&self, sink: Box<dyn Sink>) {
+        lock(&self.0.0).direct.sink = Some(sink);
+    }
+
+    /// Hands writing over to the fan-out task woken by `lane`, if a sink is attached and nothing
+    /// is waiting for the subscriber's task (queued frames, a gap marker, the end). The caller
+    /// has written everything it took and polled the subscription to `Pending`.
+    pub(crate) fn release(&self, lane: &Waker) -> bool {
+        let mut sub = lock(&self.0.0);
+        if sub.direct.sink.is_none()
+            || !sub.queue.is_empty()
+            || sub.dropped > 0
+            || sub.disconnected
+            || sub.closed
+        {
+            return false;
+        }
+        sub.direct.lane = Some(lane.clone());
+        true
+    }
+
+    /// Takes writing back from the fan-out task. Returns what it left half-written, framed for
+    /// the wire, to be written before anything else.
+    pub(crate) fn claim(&self) -> Option<Bytes> {
+        let mut sub = lock(&self.0.0);
+        sub.direct.lane = None;
+        sub.direct.partial.take()
+    }
+
+    /// The fan-out task's turn: writes the queued frames if it owns the socket. What it cannot
+    /// write goes back to the subscriber's task. Returns `false` once the subscription is gone.
+    pub(crate) fn deliver(&self, scratch: &mut [u8]) -> bool {
+        let mut guard = lock(&self.0.0);
+        let sub = &mut *guard;
+        if sub.closed {
+            return false;
+        }
+        if sub.direct.lane.is_none() || (sub.queue.is_empty() && sub.dropped == 0) {
+            return true;
+        }
+        let Some(sink) = sub.direct.sink.as_mut() else {
+            return true;
+        };
+        if sub.dropped == 0 && !sub.disconnected {
+            while let Some(frame) = sub.queue.front() {
+                match sink.send(frame, scratch) {
+                    Sent::All => {
+                        sub.queue.pop_front();
+                    }
+                    Sent::Part(rest) => {
+                        sub.queue.pop_front();
+                        sub.direct.partial = Some(rest);
+                        break;
+                    }
+                    Sent::Nothing => break,
+                }
+            }
+            if sub.queue.is_empty() && sub.direct.partial.is_none() {
+                return true;
+            }
+        }
+        // Back to the subscriber's task: a full socket, a gap marker, or the end.
+        sub.direct.lane = None;
+        if let Some(waker) = sub.waker.take() {
+            waker.wake();
+        }
+        true
     }
 }

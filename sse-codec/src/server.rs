@@ -29,9 +29,11 @@ use futures_core::Stream;
 use http::{HeaderMap, Uri};
 use hyper::body::Incoming;
 
-use crate::{KeepAlive, ProducerOutput, Sender, SseBody};
+use crate::hub::DirectHandle;
+use crate::{KeepAlive, ProducerOutput, Sender, SseBody, Subscription};
 
 mod conn_io;
+mod fanout;
 mod lean;
 
 pub use http::{HeaderMap as Headers, HeaderValue, Method, StatusCode, header};
@@ -57,6 +59,14 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     fn spawn(&self, future: impl Future<Output = ()> + Send + 'static);
     /// A future that completes after `duration`.
     fn sleep(duration: Duration) -> Self::Sleep;
+    /// A second handle to the same socket, if the runtime's sockets are shared handles (async-io's
+    /// are). With one, a [`Hub`](crate::Hub) subscription served over HTTP/1.1 is written by a
+    /// fan-out task of the server while it is idle, instead of waking the connection's task for
+    /// every event. Default: `None`.
+    fn try_clone(conn: &Self::Conn) -> Option<Self::Conn> {
+        let _ = conn;
+        None
+    }
 }
 
 /// Server settings.
@@ -180,6 +190,8 @@ enum Kind {
     Sse {
         stream: ByteStream,
         keep_alive: Option<KeepAlive>,
+        /// Set when the stream is a hub subscription (direct delivery on HTTP/1.1).
+        direct: Option<DirectHandle>,
     },
 }
 
@@ -214,15 +226,23 @@ impl Response {
     }
 
     /// An SSE response streaming already-encoded frames (each item whole events).
+    ///
+    /// A [`Subscription`] served over HTTP/1.1 is written by the server's fan-out tasks while it
+    /// is idle (one `send` per event, no wake-up of the connection's task), on runtimes whose
+    /// sockets allow it ([`Runtime::try_clone`]; both adapters' do).
     pub fn sse_stream(stream: impl Stream<Item = Bytes> + Send + 'static) -> Response {
         let mut headers = HeaderMap::new();
         crate::sse_headers(&mut headers);
+        let direct = (&stream as &dyn core::any::Any)
+            .downcast_ref::<Subscription>()
+            .map(Subscription::direct_handle);
         Response {
             status: StatusCode::OK,
             headers,
             kind: Kind::Sse {
                 stream: Box::pin(stream),
                 keep_alive: None,
+                direct,
             },
         }
     }
@@ -299,10 +319,12 @@ impl Response {
 /// The response body, written by the lean HTTP/1.1 path or handed to hyper.
 enum Body {
     Full(Option<Bytes>),
-    /// Ends (cleanly, with HTTP/1.1's last chunk) once the server's grace period is over.
+    /// Ends (cleanly, with HTTP/1.1's last chunk) once the server's grace period is over. The
+    /// handle is set for a hub subscription (see `fanout`).
     Sse(
         Pin<Box<dyn http_body::Body<Data = Bytes, Error = Infallible> + Send>>,
         Arc<Shutdown>,
+        Option<DirectHandle>,
     ),
 }
 
@@ -316,8 +338,8 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(http_body::Frame::data(b)))),
-            Body::Sse(_, shutdown) if shutdown.ended.load(Ordering::SeqCst) => Poll::Ready(None),
-            Body::Sse(body, _) => body.as_mut().poll_frame(cx),
+            Body::Sse(_, shutdown, _) if shutdown.ended.load(Ordering::SeqCst) => Poll::Ready(None),
+            Body::Sse(body, ..) => body.as_mut().poll_frame(cx),
         }
     }
 
@@ -425,16 +447,16 @@ impl<R: Runtime> Server<R> {
     /// Resolves once [`Server::shutdown`] has been called (from anywhere) and every connection is
     /// closed.
     pub async fn stopped(&self) {
-        until_stopping(&self.shutdown).await;
+        until_set(&self.shutdown, &self.shutdown.stopping).await;
         wait_drained(&self.shutdown, core::future::pending()).await;
     }
 }
 
-/// Resolves once [`Server::shutdown`] has been called.
-async fn until_stopping(state: &Shutdown) {
-    while !state.stopping.load(Ordering::SeqCst) {
+/// Resolves once `flag` (`stopping` or `ended`) is set.
+async fn until_set(state: &Shutdown, flag: &AtomicBool) {
+    while !flag.load(Ordering::SeqCst) {
         listener!(state.stop => stop);
-        if state.stopping.load(Ordering::SeqCst) {
+        if flag.load(Ordering::SeqCst) {
             break;
         }
         stop.await;
@@ -494,9 +516,24 @@ where
         runtime: core::marker::PhantomData,
     };
     let handler = Arc::new(handler);
+    // One fan-out lane per core (see `fanout`), started by the first hub subscription and ended
+    // with the streams at shutdown.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let lanes = Arc::new(fanout::Lanes::new(cores, {
+        let (runtime, shutdown) = (runtime.clone(), shutdown.clone());
+        move |tasks| {
+            for mut task in tasks {
+                let shutdown = shutdown.clone();
+                runtime.spawn(async move {
+                    with_deadline(&mut task, until_set(&shutdown, &shutdown.ended)).await;
+                    task.clear();
+                });
+            }
+        }
+    }));
     let rt = runtime.clone();
     runtime.spawn(async move {
-        accept_loop(rt, listener, config, handler, shutdown).await;
+        accept_loop(rt, listener, config, handler, shutdown, lanes).await;
     });
     Ok(server)
 }
@@ -507,6 +544,7 @@ async fn accept_loop<R, H, F>(
     config: Config,
     handler: Arc<H>,
     shutdown: Arc<Shutdown>,
+    lanes: Arc<fanout::Lanes>,
 ) where
     R: Runtime,
     H: Fn(Request) -> F + Send + Sync + 'static,
@@ -540,6 +578,7 @@ async fn accept_loop<R, H, F>(
                     remote_addr,
                     config,
                     handler.clone(),
+                    lanes.clone(),
                     guard,
                 );
                 runtime.spawn(task);
@@ -579,6 +618,7 @@ async fn serve_connection<R, H, F>(
     remote_addr: SocketAddr,
     config: Config,
     handler: Arc<H>,
+    lanes: Arc<fanout::Lanes>,
     guard: ConnGuard,
 ) where
     R: Runtime,
@@ -610,7 +650,7 @@ async fn serve_connection<R, H, F>(
     // A client that has sent nothing yet has no request in flight: shutdown closes it at once.
     let deadline = async {
         with_deadline(
-            until_stopping(&shutdown),
+            until_set(&shutdown, &shutdown.stopping),
             R::sleep(config.header_read_timeout),
         )
         .await;
@@ -640,6 +680,7 @@ async fn serve_connection<R, H, F>(
             &config,
             &*lean_handler,
             &shutdown,
+            &lanes,
             remote_addr,
             accepted,
         );
@@ -780,10 +821,14 @@ fn into_http<R: Runtime>(
     } = response;
     let body = match kind {
         Kind::Full(bytes) => Body::Full(Some(bytes).filter(|b| !b.is_empty())),
-        Kind::Sse { stream, keep_alive } => {
+        Kind::Sse {
+            stream,
+            keep_alive,
+            direct,
+        } => {
             let keep_alive = keep_alive.unwrap_or(config.keep_alive);
             let stream = keep_alive.wrap(stream, KeepAliveClock::<R>::new());
-            Body::Sse(Box::pin(SseBody::new(stream)), shutdown.clone())
+            Body::Sse(Box::pin(SseBody::new(stream)), shutdown.clone(), direct)
         }
     };
     let mut http = http::Response::new(body);

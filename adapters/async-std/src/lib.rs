@@ -83,6 +83,11 @@ impl ssewire::server::Runtime for AsyncStd {
     fn sleep(duration: Duration) -> Self::Sleep {
         Box::pin(async_std::task::sleep(duration))
     }
+
+    /// Both handles share one async-io source (a reference count).
+    fn try_clone(conn: &TcpStream) -> Option<TcpStream> {
+        Some(conn.clone())
+    }
 }
 
 /// Binds `addr` and serves `handler` with the default [`Config`].

@@ -121,6 +121,11 @@ impl ssewire::server::Runtime for Smol {
     fn sleep(duration: Duration) -> Sleep {
         Sleep(smol::Timer::after(duration))
     }
+
+    /// Both handles share one async-io source (a reference count).
+    fn try_clone(conn: &TcpStream) -> Option<TcpStream> {
+        Some(conn.clone())
+    }
 }
 
 /// Binds `addr` and serves `handler` on smol's global executor, with the default [`Config`].

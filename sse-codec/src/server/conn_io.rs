@@ -44,6 +44,11 @@ impl<T> Io<T> {
         }
     }
 
+    /// The socket.
+    pub(super) fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
     pub(super) fn new(inner: T, prefix: Bytes) -> Self {
         Io {
             inner,

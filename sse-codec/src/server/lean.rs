@@ -13,7 +13,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::future::{Future, poll_fn};
 use core::pin::Pin;
-use core::task::{Poll, ready};
+use core::task::{Context, Poll, Waker, ready};
 use std::io::{self, IoSlice, Write as _};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -26,7 +26,9 @@ use http_body::Body as _;
 use hyper::rt::{Read, ReadBuf, Write};
 
 use super::conn_io::Io;
+use super::fanout::Lanes;
 use super::{Body, Config, Request, Response, Runtime, Shutdown, into_http, with_deadline};
+use crate::hub::{DirectHandle, Sent, Sink};
 
 /// Longest request head this path serves; a longer one goes to hyper (and its own limit).
 const MAX_HEAD: usize = 16 * 1024;
@@ -50,11 +52,13 @@ pub(super) enum Next {
 /// Like hyper's, the header-read timeout bounds the wait for each request head: the first from
 /// `accepted`, the next ones from the end of the response before (so an idle keep-alive
 /// connection is closed after it).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn serve<R, H, F>(
     io: &mut Io<R::Conn>,
     config: &Config,
     handler: &H,
     shutdown: &Arc<Shutdown>,
+    lanes: &Lanes,
     remote_addr: SocketAddr,
     accepted: Instant,
 ) -> Next
@@ -104,12 +108,21 @@ where
                     return Next::Close;
                 }
             }
-            body @ Body::Sse(..) => {
+            Body::Sse(body, server, direct) => {
                 if write_all(io, &out, &[]).await.is_err() {
                     return Next::Close;
                 }
                 drop(out);
-                if stream(io, body, &mut head).await.is_err() {
+                // A hub subscription, on a runtime whose sockets can be shared, is written by a
+                // fan-out task while it is idle (see `fanout`).
+                let direct = direct.and_then(|handle| {
+                    let conn = R::try_clone(io.get_ref())?;
+                    handle.attach(Box::new(ChunkSink(conn)));
+                    let lane = lanes.join(handle.clone());
+                    Some((handle, lane))
+                });
+                let body = Body::Sse(body, server, None);
+                if stream(io, body, direct, &mut head).await.is_err() {
                     return Next::Close;
                 }
             }
@@ -328,16 +341,29 @@ async fn write_all<T: AsyncRead + AsyncWrite + Unpin>(
 /// Bytes the client sends meanwhile (its next request) are kept in `next`, up to a head's size.
 /// A chunk is written before the next event is asked for: a client that does not read holds
 /// the producer back.
+///
+/// With `direct` (a hub subscription and the waker of its lane), the stream releases the socket
+/// to the lane whenever it has written everything and the subscription has nothing more, and
+/// claims it back before it writes anything itself.
 async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
     io: &mut Io<T>,
     mut body: Body,
+    direct: Option<(DirectHandle, Waker)>,
     next: &mut Vec<u8>,
 ) -> io::Result<()> {
     let mut pending: Option<Chunk> = None;
     let mut ending = false;
+    // Whether the lane owns the socket.
+    let mut released = false;
     // Zeroed once, not at every wake-up.
     let mut scratch = [0u8; 512];
     poll_fn(|cx| {
+        if released && let Some((handle, _)) = &direct {
+            released = false;
+            if let Some(rest) = handle.claim() {
+                pending = Some(Chunk::raw(rest));
+            }
+        }
         // The client closing its side ends the stream. (The I/O shim reads only once the reactor
         // says the socket is readable, so this costs no system call per event.)
         let mut read = ReadBuf::new(&mut scratch);
@@ -378,7 +404,9 @@ async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
                     return Poll::Ready(Ok(()));
                 }
             }
-            match ready!(Pin::new(&mut body).poll_frame(cx)) {
+            // Pending here (and only here) may release the socket to the lane: everything taken
+            // is written.
+            match ready!(poll_body(&mut body, cx, &direct, &mut released)) {
                 Some(Ok(frame)) => {
                     // An empty chunk would end the body: skipped.
                     if let Ok(data) = frame.into_data()
@@ -410,6 +438,54 @@ async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
         }
     })
     .await
+}
+
+/// Polls `body` for its next frame; at `Pending`, with nothing of ours left to write, the socket
+/// goes to the lane if the subscription lets it.
+fn poll_body(
+    body: &mut Body,
+    cx: &mut Context<'_>,
+    direct: &Option<(DirectHandle, Waker)>,
+    released: &mut bool,
+) -> Poll<Option<Result<http_body::Frame<Bytes>, core::convert::Infallible>>> {
+    let polled = Pin::new(body).poll_frame(cx);
+    if polled.is_pending()
+        && let Some((handle, lane)) = direct
+    {
+        *released = handle.release(lane);
+    }
+    polled
+}
+
+/// A connection's second handle, for a lane: each frame goes out as one chunk, or as much of it
+/// as the socket takes now.
+struct ChunkSink<T>(T);
+
+impl<T: AsyncWrite + Send + Unpin> Sink for ChunkSink<T> {
+    fn send(&mut self, frame: &Bytes, scratch: &mut [u8]) -> Sent {
+        // An empty chunk would end the body.
+        if frame.is_empty() {
+            return Sent::All;
+        }
+        let mut chunk = Chunk::new(frame.clone());
+        // Never waits: a full socket is left to the connection's task (which registers itself).
+        let mut cx = Context::from_waker(Waker::noop());
+        let written = match chunk.flatten(scratch) {
+            Some(flat) => Pin::new(&mut self.0).poll_write(&mut cx, flat),
+            None => Pin::new(&mut self.0).poll_write_vectored(&mut cx, &chunk.slices()),
+        };
+        match written {
+            Poll::Ready(Ok(n)) if n > 0 => {
+                chunk.advance(n);
+                if chunk.remaining() == 0 {
+                    Sent::All
+                } else {
+                    Sent::Part(chunk.rest())
+                }
+            }
+            _ => Sent::Nothing,
+        }
+    }
 }
 
 /// Frames one poll of a stream writes at most before it lets other tasks run.
@@ -446,6 +522,26 @@ impl Chunk {
             data,
             crlf_at: 0,
         }
+    }
+
+    /// Bytes already framed (what a lane left half-written), written as they are.
+    fn raw(bytes: Bytes) -> Self {
+        Chunk {
+            size: [0; 20],
+            size_at: 0,
+            size_end: 0,
+            data: bytes,
+            crlf_at: 2,
+        }
+    }
+
+    /// What is left to write, in one buffer.
+    fn rest(&self) -> Bytes {
+        let mut rest = bytes::BytesMut::with_capacity(self.remaining());
+        for slice in self.slices() {
+            rest.extend_from_slice(&slice);
+        }
+        rest.freeze()
     }
 
     fn remaining(&self) -> usize {
