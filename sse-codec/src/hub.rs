@@ -118,6 +118,8 @@ struct Direct {
     /// The rest of a frame the fan-out task wrote in part, framed for the wire: the subscriber's
     /// task writes it before anything else.
     partial: Option<Bytes>,
+    /// When the fan-out task last wrote (keep-alives count from it too).
+    sent_at: Option<Instant>,
 }
 
 struct SubShared(Mutex<SubState>);
@@ -470,6 +472,16 @@ impl DirectHandle {
         true
     }
 
+    /// Whether the subscription is gone (dropped by its stream).
+    pub(crate) fn is_closed(&self) -> bool {
+        lock(&self.0.0).closed
+    }
+
+    /// When the fan-out task last wrote to this subscriber, if ever.
+    pub(crate) fn sent_at(&self) -> Option<Instant> {
+        lock(&self.0.0).direct.sent_at
+    }
+
     /// Takes writing back from the fan-out task. Returns what it left half-written, framed for
     /// the wire, to be written before anything else.
     pub(crate) fn claim(&self) -> Option<Bytes> {
@@ -480,7 +492,9 @@ impl DirectHandle {
 
     /// The fan-out task's turn: writes the queued frames if it owns the socket. What it cannot
     /// write goes back to the subscriber's task. Returns `false` once the subscription is gone.
-    pub(crate) fn deliver(&self, scratch: &mut [u8]) -> bool {
+    ///
+    /// `now` is when the fan-out task's current turn began, recorded as the time of its writes.
+    pub(crate) fn deliver(&self, scratch: &mut [u8], now: Instant) -> bool {
         let mut guard = lock(&self.0.0);
         let sub = &mut *guard;
         if sub.closed {
@@ -494,7 +508,11 @@ impl DirectHandle {
         };
         if sub.dropped == 0 && !sub.disconnected {
             while let Some(frame) = sub.queue.front() {
-                match sink.send(frame, scratch) {
+                let sent = sink.send(frame, scratch);
+                if !matches!(sent, Sent::Nothing) {
+                    sub.direct.sent_at = Some(now);
+                }
+                match sent {
                     Sent::All => {
                         sub.queue.pop_front();
                     }

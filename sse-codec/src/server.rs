@@ -827,7 +827,8 @@ fn into_http<R: Runtime>(
             direct,
         } => {
             let keep_alive = keep_alive.unwrap_or(config.keep_alive);
-            let stream = keep_alive.wrap(stream, KeepAliveClock::<R>::new());
+            let clock = KeepAliveClock::<R>::new(direct.clone().zip(keep_alive.interval));
+            let stream = keep_alive.wrap(stream, clock);
             Body::Sse(Box::pin(SseBody::new(stream)), shutdown.clone(), direct)
         }
     };
@@ -841,27 +842,64 @@ fn into_http<R: Runtime>(
 /// re-arm it (a runtime timer armed per event costs reactor wake-ups).
 struct KeepAliveClock<R> {
     origin: std::time::Instant,
+    /// A hub subscription and the keep-alive interval: what a fan-out lane writes counts as
+    /// activity too.
+    direct: Option<(DirectHandle, Duration)>,
     runtime: core::marker::PhantomData<fn() -> R>,
 }
 
 impl<R> KeepAliveClock<R> {
-    fn new() -> Self {
+    fn new(direct: Option<(DirectHandle, Duration)>) -> Self {
         KeepAliveClock {
             origin: std::time::Instant::now(),
+            direct,
             runtime: core::marker::PhantomData,
         }
     }
 }
 
 impl<R: Runtime> crate::Timer for KeepAliveClock<R> {
-    type Sleep = R::Sleep;
+    type Sleep = IdleSleep<R>;
 
-    fn sleep(&mut self, duration: Duration) -> R::Sleep {
-        R::sleep(duration)
+    fn sleep(&mut self, duration: Duration) -> IdleSleep<R> {
+        IdleSleep {
+            sleep: Box::pin(R::sleep(duration)),
+            direct: self.direct.clone(),
+        }
     }
 
     fn now(&mut self) -> Option<Duration> {
         Some(self.origin.elapsed())
+    }
+}
+
+/// The runtime's sleep; for a subscription a lane writes to, extended until the interval has
+/// passed since the lane's last write (the keep-alive stream sees only what its task writes).
+struct IdleSleep<R: Runtime> {
+    sleep: Pin<Box<R::Sleep>>,
+    direct: Option<(DirectHandle, Duration)>,
+}
+
+impl<R: Runtime> Future for IdleSleep<R> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        loop {
+            if this.sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let Some((handle, interval)) = &this.direct else {
+                return Poll::Ready(());
+            };
+            let quiet = handle.sent_at().map(|at| at.elapsed());
+            match quiet {
+                Some(quiet) if quiet < *interval => {
+                    this.sleep = Box::pin(R::sleep(*interval - quiet));
+                }
+                _ => return Poll::Ready(()),
+            }
+        }
     }
 }
 

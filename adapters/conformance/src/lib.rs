@@ -55,6 +55,8 @@ macro_rules! suite {
             no_task_left_behind
             http2_prior_knowledge
             slow_reader_memory_bounded
+            hub_streams_in_order_through_full_sockets
+            hub_slow_subscriber_policies
             busy_producer_does_not_starve_others
             graceful_shutdown
             ordinary_responses
@@ -167,5 +169,9 @@ impl<R: Runtime> Runtime for Counting<R> {
 
     fn sleep(duration: Duration) -> Self::Sleep {
         R::sleep(duration)
+    }
+
+    fn try_clone(conn: &Self::Conn) -> Option<Self::Conn> {
+        R::try_clone(conn)
     }
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ssewire::server::{Config, Request, Response, Runtime, Server};
-use ssewire::{Event, Frame, KeepAlive};
+use ssewire::{Event, Frame, Hub, HubConfig, KeepAlive, SlowPolicy};
 
 use crate::client::{Http2, Sse, connect, get, get_sse, within};
 use crate::{Counting, alone_turn, chat_app, shared_turn};
@@ -880,6 +880,224 @@ pub async fn slow_reader_memory_bounded<R: Runtime>(runtime: R) {
         })
         .await;
         stop(&server).await;
+    })
+    .await;
+}
+
+/// A server whose every `GET` subscribes to `hub` (resuming after `Last-Event-ID`).
+async fn hub_server<R: Runtime>(runtime: R, config: Config, hub: &Hub) -> Server<R> {
+    let hub = hub.clone();
+    start(runtime, config, move |request: Request| {
+        std::future::ready(Response::sse_stream(hub.subscribe(request.last_event_id())))
+    })
+    .await
+}
+
+/// The next frame, which must be an event.
+async fn next_event<R: Runtime>(sse: &mut Sse<crate::client::Body>, what: &str) -> Event {
+    match within::<R, _>(STEP, what, sse.frame()).await {
+        Some(Frame::Event(event)) => event,
+        other => panic!("{what}: expected an event, got {other:?}"),
+    }
+}
+
+/// Hub subscriptions over HTTP/1.1 are written by the server's fan-out lanes while idle, and
+/// handed back to the connection's task for everything else. Seen by a client: events in order
+/// and intact through a socket that fills up (writes cut anywhere in a chunk) and empties again;
+/// no keep-alive while events come more often than the interval (the lanes' writes count), one
+/// when idle; a clean end on `disconnect_all`; the lanes run once a subscription is served and
+/// end with the server.
+pub async fn hub_streams_in_order_through_full_sockets<R: Runtime>(runtime: R) {
+    const BIG: usize = 32 * 1024;
+    const BURST: usize = 600;
+    let _turn = alone_turn();
+    within::<R, _>(
+        TEST_LIMIT,
+        "hub_streams_in_order_through_full_sockets",
+        async {
+            let runtime = Counting::new(runtime);
+            let hub = Hub::new(HubConfig {
+                max_events: 10_000,
+                max_bytes: 64 << 20,
+                backlog: 100_000,
+                ..HubConfig::default()
+            });
+            let interval = Duration::from_millis(200);
+            let config = config_with(KeepAlive {
+                interval: Some(interval),
+                retry: None,
+            });
+            let server = hub_server(runtime.clone(), config, &hub).await;
+            let mut sse = within::<R, _>(
+                STEP,
+                "response head",
+                get_sse(server.local_addr(), "/", &[]),
+            )
+            .await
+            .expect("GET");
+            let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
+            assert_eq!(opening, Some(Frame::Comment(String::new())));
+            let lanes = std::thread::available_parallelism().map_or(1, |n| n.get());
+            eventually::<R>(
+                STEP,
+                "the accept loop, the connection and the lanes",
+                || runtime.live_tasks() == 2 + lanes,
+            )
+            .await;
+            // Events 50 ms apart for a second: no keep-alive (interval 200 ms) between them.
+            let spacing = Duration::from_millis(50);
+            let publisher = async {
+                for n in 0..20 {
+                    hub.publish(&Event::new(format!("tick {n}")));
+                    R::sleep(spacing).await;
+                }
+            };
+            let reader = async {
+                for n in 0..20 {
+                    let event = next_event::<R>(&mut sse, "a tick").await;
+                    assert_eq!(event.data(), format!("tick {n}"));
+                    assert_eq!(event.id(), Some((n + 1).to_string().as_str()));
+                }
+            };
+            futures_lite::future::zip(publisher, reader).await;
+            let idle_from = Instant::now();
+            let keep_alive = within::<R, _>(STEP, "a keep-alive when idle", sse.frame()).await;
+            let idle = idle_from.elapsed();
+            assert_eq!(keep_alive, Some(Frame::Comment(String::new())));
+            assert!(
+                idle >= interval / 2 && idle <= interval * 4,
+                "keep-alive {idle:?} after the last event, interval {interval:?}"
+            );
+            // The client stops reading; far more than the socket buffers hold is published.
+            let big = |n: usize| format!("{n}:{}", "x".repeat(BIG - 8));
+            for n in 0..BURST {
+                hub.publish(&Event::new(big(n)));
+            }
+            for n in 0..BURST {
+                let event = next_event::<R>(&mut sse, "a big event").await;
+                assert!(
+                    event.data() == big(n),
+                    "big event {n} damaged or out of order"
+                );
+                assert_eq!(event.id(), Some((21 + n).to_string().as_str()));
+            }
+            // The socket has emptied: small events flow again.
+            for n in 0..5 {
+                hub.publish(&Event::new(format!("after {n}")));
+                let event = next_event::<R>(&mut sse, "an event after the burst").await;
+                assert_eq!(event.data(), format!("after {n}"));
+            }
+            hub.disconnect_all();
+            let rest = within::<R, _>(STEP, "the end of the stream", sse.events_to_end()).await;
+            assert!(rest.is_empty(), "{rest:?}");
+            assert!(
+                sse.body().is_done(),
+                "the body ended without its last chunk"
+            );
+            eventually::<R>(STEP, "the subscription dropped", || hub.subscribers() == 0).await;
+            drop(sse);
+            stop(&server).await;
+            eventually::<R>(STEP, "the lanes ended", || runtime.live_tasks() == 0).await;
+        },
+    )
+    .await;
+}
+
+/// A subscriber that does not read meets the hub's slow policy the same with direct delivery:
+/// `DropOldest` gives gap markers that stand exactly where events were dropped and count them,
+/// with everything else in order and intact; `Disconnect` ends the stream cleanly and `Last-Event-ID` resumes it.
+pub async fn hub_slow_subscriber_policies<R: Runtime>(runtime: R) {
+    const SIZE: usize = 16 * 1024;
+    const FLOOD: usize = 1000;
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "hub_slow_subscriber_policies", async {
+        let payload = |n: usize| format!("{n}:{}", "y".repeat(SIZE - 8));
+        for policy in [SlowPolicy::DropOldest, SlowPolicy::Disconnect] {
+            let hub = Hub::new(HubConfig {
+                max_events: 10_000,
+                max_bytes: 64 << 20,
+                backlog: 16,
+                slow: policy,
+                ..HubConfig::default()
+            });
+            let server = hub_server(runtime.clone(), Config::default(), &hub).await;
+            let addr = server.local_addr();
+            let mut sse = within::<R, _>(STEP, "response head", get_sse(addr, "/", &[]))
+                .await
+                .expect("GET");
+            let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
+            assert_eq!(opening, Some(Frame::Comment(String::new())));
+            hub.publish(&Event::new(payload(0)));
+            let first = next_event::<R>(&mut sse, "the first event").await;
+            assert!(first.data() == payload(0));
+            // Let the stream go idle (and over to a lane), then flood it without reading.
+            R::sleep(Duration::from_millis(20)).await;
+            for n in 1..=FLOOD {
+                hub.publish(&Event::new(payload(n)));
+            }
+            let mut received = 0;
+            let mut dropped = 0;
+            let mut last = 0;
+            let mut last_id = String::new();
+            // Dropped since the last event: the events in between are exactly those.
+            let mut gap_since = 0;
+            let ended = loop {
+                let frame = within::<R, _>(STEP, "the next frame", sse.frame()).await;
+                let Some(frame) = frame else { break true };
+                let Frame::Event(event) = frame else { continue };
+                if event.event() == Some("gap") {
+                    let gap: usize = event.data().parse().expect("a count");
+                    assert!(gap > 0);
+                    dropped += gap;
+                    gap_since += gap;
+                    continue;
+                }
+                let n: usize = event.data().split(':').next().unwrap().parse().unwrap();
+                assert_eq!(
+                    n,
+                    last + gap_since + 1,
+                    "event {n} after {last} and gap markers for {gap_since}"
+                );
+                gap_since = 0;
+                assert!(event.data() == payload(n), "event {n} damaged");
+                last_id = event.id().expect("an id").to_owned();
+                received += 1;
+                last = n;
+                if policy == SlowPolicy::DropOldest && received + dropped == FLOOD {
+                    break false;
+                }
+            };
+            match policy {
+                SlowPolicy::DropOldest => {
+                    assert!(!ended);
+                    assert!(dropped > 0, "nothing was dropped: the flood did not fill");
+                    assert_eq!(last, FLOOD, "the newest event arrives");
+                }
+                SlowPolicy::Disconnect => {
+                    assert!(ended, "the stream ended");
+                    assert!(sse.body().is_done(), "ended without the last chunk");
+                    assert!(last < FLOOD, "nothing was cut off");
+                    // The browser comes back: everything after its last id is replayed.
+                    let mut resumed = within::<R, _>(
+                        STEP,
+                        "resume",
+                        get_sse(addr, "/", &[("Last-Event-ID", &last_id)]),
+                    )
+                    .await
+                    .expect("GET");
+                    let opening = within::<R, _>(STEP, "the opening frame", resumed.frame()).await;
+                    assert_eq!(opening, Some(Frame::Comment(String::new())));
+                    for n in last + 1..=FLOOD {
+                        let event = next_event::<R>(&mut resumed, "a replayed event").await;
+                        assert!(event.data() == payload(n), "replayed event {n}");
+                    }
+                    drop(resumed);
+                }
+            }
+            eprintln!("{policy:?}: {received} events after the first, {dropped} dropped");
+            drop(sse);
+            stop(&server).await;
+        }
     })
     .await;
 }

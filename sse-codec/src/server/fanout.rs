@@ -22,6 +22,7 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::task::{Context, Poll, Waker};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Wake;
+use std::time::Instant;
 
 use crate::hub::DirectHandle;
 
@@ -78,8 +79,18 @@ impl Lanes {
         }
         let at = self.next.fetch_add(1, Ordering::Relaxed) % self.lanes.len();
         let lane = &self.lanes[at];
-        lock(&lane.subs).push(sub);
-        Waker::from(lane.clone())
+        let waker = Waker::from(lane.clone());
+        let mut subs = lock(&lane.subs);
+        // Subscriptions that are gone leave at the lane's next pass; with streams coming and going
+        // and no event to send, they are swept here, at each power of two (amortised O(1); at
+        // most about as many gone as live ones are kept).
+        if subs.len() >= 64 && subs.len().is_power_of_two() {
+            subs.retain(|sub| !sub.is_closed());
+            // Indices moved under a pass in progress: the lane passes over all of them again.
+            waker.wake_by_ref();
+        }
+        subs.push(sub);
+        waker
     }
 }
 
@@ -144,6 +155,7 @@ impl Future for LaneTask {
             return Poll::Pending;
         }
         let mut subs = lock(&this.lane.subs);
+        let now = Instant::now();
         let mut served = 0;
         while served < BUDGET {
             if this.cursor >= subs.len() {
@@ -157,7 +169,7 @@ impl Future for LaneTask {
                 }
             }
             served += 1;
-            if subs[this.cursor].deliver(&mut this.scratch) {
+            if subs[this.cursor].deliver(&mut this.scratch, now) {
                 this.cursor += 1;
             } else {
                 // Gone: the last one takes its place and is served next.
