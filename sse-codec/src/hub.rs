@@ -348,6 +348,9 @@ impl HubState {
 
 /// One subscriber's stream of encoded frames; see [`Hub::subscribe`]. Use it as an SSE response
 /// body. Dropping it unsubscribes.
+///
+/// Given as it is to `server::Response::sse_stream` (not wrapped in another stream), it is
+/// delivered directly on HTTP/1.1: see the `server` module (feature `server`).
 pub struct Subscription {
     shared: Arc<SubShared>,
     gap_type: crate::EventType,
@@ -534,5 +537,197 @@ impl DirectHandle {
             waker.wake();
         }
         true
+    }
+}
+
+/// The direct-delivery protocol with no runtime and no socket: a sink that takes a scripted
+/// number of bytes per write, a "task" that claims, writes and releases as the server's HTTP/1.1
+/// path does, a "lane" that delivers, in any interleaving with publishes. The bytes that reach
+/// the client must be the subscriber's frames in order, whole, each once, with gap markers only
+/// where the slow policy dropped events.
+#[cfg(all(test, feature = "server"))]
+mod direct_tests {
+    use super::*;
+    use alloc::{format, vec};
+    use proptest::prelude::*;
+    use std::sync::Mutex as StdMutex;
+
+    /// The client's socket: what it received, and how many bytes each write may take next.
+    #[derive(Clone)]
+    struct Wire(Arc<StdMutex<(Vec<u8>, Vec<usize>, usize)>>);
+
+    impl Wire {
+        /// Takes what the next scripted capacity allows of `bytes`; returns how much.
+        fn take(&self, bytes: &[u8]) -> usize {
+            let mut wire = self.0.lock().unwrap();
+            let (out, script, at) = &mut *wire;
+            let room = script[*at % script.len()];
+            *at += 1;
+            let n = room.min(bytes.len());
+            out.extend_from_slice(&bytes[..n]);
+            n
+        }
+    }
+
+    impl Sink for Wire {
+        fn send(&mut self, frame: &Bytes, _scratch: &mut [u8]) -> Sent {
+            match self.take(frame) {
+                0 => Sent::Nothing,
+                n if n == frame.len() => Sent::All,
+                n => Sent::Part(frame.slice(n..)),
+            }
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Publish,
+        Lane,
+        Task,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![3 => Just(Op::Publish), 2 => Just(Op::Lane), 2 => Just(Op::Task)]
+    }
+
+    /// The server's stream loop, one wake-up: claim, write what is pending, take frames until the
+    /// subscription is `Pending` (then release) or the wire takes nothing.
+    struct Task {
+        sub: Subscription,
+        handle: DirectHandle,
+        released: bool,
+        pending: Option<Bytes>,
+        ended: bool,
+    }
+
+    impl Task {
+        fn wake_up(&mut self, wire: &Wire, lane: &Waker) {
+            if self.ended {
+                return;
+            }
+            if self.released {
+                self.released = false;
+                self.pending = self.handle.claim();
+            }
+            let mut cx = Context::from_waker(Waker::noop());
+            loop {
+                if let Some(bytes) = self.pending.take() {
+                    let n = wire.take(&bytes);
+                    if n < bytes.len() {
+                        self.pending = Some(bytes.slice(n..));
+                        return;
+                    }
+                }
+                match Pin::new(&mut self.sub).poll_next(&mut cx) {
+                    Poll::Ready(Some(frame)) => self.pending = Some(frame),
+                    Poll::Ready(None) => {
+                        self.ended = true;
+                        return;
+                    }
+                    Poll::Pending => {
+                        self.released = self.handle.release(lane);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    macro_rules! prop_assert_or {
+        ($cond:expr, $($fmt:tt)*) => {
+            if !$cond {
+                return Err(format!($($fmt)*));
+            }
+        };
+    }
+
+    /// Splits the wire into frames and checks them: ids consecutive but where gap markers say.
+    fn check(out: &[u8], published: u64, disconnect: bool, ended: bool) -> Result<(), String> {
+        let text = core::str::from_utf8(out).map_err(|e| format!("{e}"))?;
+        prop_assert_or!(
+            text.is_empty() || text.ends_with("\n\n"),
+            "a cut frame: {text:?}"
+        );
+        let mut last = 0u64;
+        let mut gap_since = 0u64;
+        for frame in text.split_terminator("\n\n") {
+            if let Some(count) = frame.strip_prefix("event: gap\ndata: ") {
+                prop_assert_or!(!disconnect, "a gap marker under Disconnect");
+                gap_since += count
+                    .parse::<u64>()
+                    .map_err(|e| format!("{e}: {frame:?}"))?;
+                continue;
+            }
+            let rest = frame
+                .strip_prefix("id: ")
+                .ok_or_else(|| format!("not an event: {frame:?}"))?;
+            let (id, data) = rest
+                .split_once("\ndata: ")
+                .ok_or_else(|| format!("no data: {frame:?}"))?;
+            let id: u64 = id.parse().map_err(|e| format!("{e}: {frame:?}"))?;
+            prop_assert_or!(data == format!("event {id}"), "damaged: {frame:?}");
+            prop_assert_or!(
+                id == last + gap_since + 1,
+                "id {id} after {last} and gaps of {gap_since}"
+            );
+            last = id;
+            gap_since = 0;
+        }
+        if !disconnect || !ended {
+            prop_assert_or!(
+                last + gap_since == published,
+                "{last} + {gap_since} dropped of {published}"
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn any_interleaving_delivers_every_frame_once_in_order(
+            ops in proptest::collection::vec(op(), 1..150),
+            script in proptest::collection::vec(0usize..40, 1..16),
+            backlog in 1usize..8,
+            disconnect in any::<bool>(),
+        ) {
+            let hub = Hub::new(HubConfig {
+                backlog,
+                slow: if disconnect { SlowPolicy::Disconnect } else { SlowPolicy::DropOldest },
+                ..HubConfig::default()
+            });
+            let wire = Wire(Arc::new(StdMutex::new((Vec::new(), script, 0))));
+            let sub = hub.subscribe(None);
+            let handle = sub.direct_handle();
+            handle.attach(Box::new(wire.clone()));
+            let mut task = Task { sub, handle, released: false, pending: None, ended: false };
+            // A lane's waker: the test runs the lane itself.
+            let lane = Waker::noop().clone();
+            let mut scratch = [0u8; 64];
+            let mut published = 0u64;
+            for op in ops {
+                match op {
+                    Op::Publish => {
+                        published += 1;
+                        hub.publish(&Event::new(format!("event {published}")));
+                    }
+                    Op::Lane => {
+                        task.handle.deliver(&mut scratch, Instant::now());
+                    }
+                    Op::Task => task.wake_up(&wire, &lane),
+                }
+            }
+            // The client reads everything now: the wire takes all, until nothing moves.
+            wire.0.lock().unwrap().1 = vec![usize::MAX];
+            for _ in 0..4 {
+                task.handle.deliver(&mut scratch, Instant::now());
+                task.wake_up(&wire, &lane);
+            }
+            let out = wire.0.lock().unwrap().0.clone();
+            if let Err(message) = check(&out, published, disconnect, task.ended) {
+                return Err(TestCaseError::fail(message));
+            }
+        }
     }
 }

@@ -8,6 +8,11 @@
 //! Everything else, and the rest of a connection once something else arrives, is served by
 //! hyper 1, as is HTTP/2.
 //!
+//! A [`Hub`](crate::Hub) subscription on that path is written by the server's fan-out lanes (one
+//! task per core) while it is idle: a `publish` wakes the lanes, not every subscriber's task, and
+//! each event costs one non-blocking `send` per subscriber. The connection's task takes the socket
+//! back for anything else (replay, keep-alive, a gap marker, a full socket, the end).
+//!
 //! Users normally reach this through `ssewire-smol` or `ssewire-async-std`, which re-export it.
 
 use alloc::boxed::Box;
