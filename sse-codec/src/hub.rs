@@ -554,17 +554,23 @@ mod direct_tests {
 
     /// The client's socket: what it received, and how many bytes each write may take next.
     #[derive(Clone)]
-    struct Wire(Arc<StdMutex<(Vec<u8>, Vec<usize>, usize)>>);
+    struct Wire(Arc<StdMutex<WireState>>);
+
+    struct WireState {
+        out: Vec<u8>,
+        /// Bytes each write may take, in turn.
+        script: Vec<usize>,
+        at: usize,
+    }
 
     impl Wire {
         /// Takes what the next scripted capacity allows of `bytes`; returns how much.
         fn take(&self, bytes: &[u8]) -> usize {
             let mut wire = self.0.lock().unwrap();
-            let (out, script, at) = &mut *wire;
-            let room = script[*at % script.len()];
-            *at += 1;
+            let room = wire.script[wire.at % wire.script.len()];
+            wire.at += 1;
             let n = room.min(bytes.len());
-            out.extend_from_slice(&bytes[..n]);
+            wire.out.extend_from_slice(&bytes[..n]);
             n
         }
     }
@@ -697,7 +703,7 @@ mod direct_tests {
                 slow: if disconnect { SlowPolicy::Disconnect } else { SlowPolicy::DropOldest },
                 ..HubConfig::default()
             });
-            let wire = Wire(Arc::new(StdMutex::new((Vec::new(), script, 0))));
+            let wire = Wire(Arc::new(StdMutex::new(WireState { out: Vec::new(), script, at: 0 })));
             let sub = hub.subscribe(None);
             let handle = sub.direct_handle();
             handle.attach(Box::new(wire.clone()));
@@ -719,12 +725,12 @@ mod direct_tests {
                 }
             }
             // The client reads everything now: the wire takes all, until nothing moves.
-            wire.0.lock().unwrap().1 = vec![usize::MAX];
+            wire.0.lock().unwrap().script = vec![usize::MAX];
             for _ in 0..4 {
                 task.handle.deliver(&mut scratch, Instant::now());
                 task.wake_up(&wire, &lane);
             }
-            let out = wire.0.lock().unwrap().0.clone();
+            let out = wire.0.lock().unwrap().out.clone();
             if let Err(message) = check(&out, published, disconnect, task.ended) {
                 return Err(TestCaseError::fail(message));
             }
