@@ -115,7 +115,8 @@ pub fn default_servers(dir: &std::path::Path) -> Vec<ServerSpec> {
 
 /// Variants of `load-server-lean` (an experiment sizing the I/O-adapter lever; run them with
 /// `--servers`): `lean-auto`, `futuresio-auto`, `lean-h1`, `futuresio-h1`; and
-/// `ssewire-smol-local`, the smol server with its executor on the main (reactor) thread.
+/// `ssewire-smol-local`, the smol server with its executor on the main (reactor) thread; `floor`,
+/// the least a broadcast server can spend per event (`load-server-floor`).
 pub fn experiment_servers(dir: &std::path::Path) -> Vec<ServerSpec> {
     [
         ("lean-auto", &["--io", "lean"][..]),
@@ -130,12 +131,22 @@ pub fn experiment_servers(dir: &std::path::Path) -> Vec<ServerSpec> {
         path: dir.join("load-server-lean"),
         args: args.iter().map(|a| (*a).to_owned()).collect(),
     })
-    .chain([ServerSpec {
-        name: "ssewire-smol-local".into(),
-        ours: true,
-        path: dir.join("load-server-smol"),
-        args: vec!["--local-executor".into()],
-    }])
+    .chain([
+        ServerSpec {
+            name: "ssewire-smol-local".into(),
+            ours: true,
+            path: dir.join("load-server-smol"),
+            args: vec!["--local-executor".into()],
+        },
+        // A reference: how low CPU per event can go (listed with ours, so its ratio to the best
+        // peer shows the room there is).
+        ServerSpec {
+            name: "floor".into(),
+            ours: true,
+            path: dir.join("load-server-floor"),
+            args: Vec::new(),
+        },
+    ])
     .collect()
 }
 

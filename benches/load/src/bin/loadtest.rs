@@ -3,9 +3,9 @@
 //! Starts each server (built next to this binary) as a child process, measures idle memory per
 //! stream, CPU per event and latency, and fds/RSS across connect/disconnect cycles, and prints a
 //! markdown table. Flags: `--smoke` (200 streams, 2 s), `--idle N`, `--streams N`, `--rate R`,
-//! `--secs S`, `--cycles N`, `--concurrency N`, `--servers a,b` (names from the table, or the
-//! `load-server-lean` experiments `lean-auto`, `futuresio-auto`, `lean-h1`, `futuresio-h1`),
-//! `--out FILE` (also write the table there).
+//! `--secs S`, `--cycles N`, `--concurrency N`, `--servers a,b` (names from the table, the
+//! `load-server-lean` experiments `lean-auto`, `futuresio-auto`, `lean-h1`, `futuresio-h1`, or
+//! the reference `floor`), `--out FILE` (also write the table there).
 
 use std::process::ExitCode;
 
