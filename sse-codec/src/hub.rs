@@ -120,6 +120,8 @@ struct Direct {
     partial: Option<Bytes>,
     /// When the fan-out task last wrote (keep-alives count from it too).
     sent_at: Option<Instant>,
+    /// The fan-out task is writing (without the lock: it holds the sink and the frames).
+    writing: bool,
 }
 
 struct SubShared(Mutex<SubState>);
@@ -435,13 +437,27 @@ pub(crate) enum Sent {
 ///
 /// The socket has one writer at a time: the subscriber's task, or (once the task has written
 /// everything queued and [released](DirectHandle::release) it) a fan-out task that writes each
-/// published frame straight away. The fan-out task writes only while holding the subscription's
-/// lock, so [`claim`](DirectHandle::claim), which takes the same lock, returns with no write of
-/// its in flight. Anything the fan-out task cannot finish (a full socket, a gap marker to send,
-/// a disconnect) goes back to the subscriber's task, which is woken for it.
+/// published frame straight away. The fan-out task takes the queued frames and the sink under the
+/// subscription's lock and writes without it (so `publish` never waits for a system call), then
+/// records what it wrote under the lock again ([`begin`](DirectHandle::begin),
+/// [`finish`](DirectHandle::finish)). A [`claim`](DirectHandle::claim) that comes during such a
+/// write is told to wait, and the fan-out task wakes the subscriber's task when it is done.
+/// Anything the fan-out task cannot finish (a full socket, a gap marker to send, a disconnect)
+/// goes back to the subscriber's task, which is woken for it.
 #[cfg(feature = "server")]
 #[derive(Clone)]
 pub(crate) struct DirectHandle(Arc<SubShared>);
+
+/// What the fan-out task may do for a subscription now; see [`DirectHandle::begin`].
+#[cfg(feature = "server")]
+pub(crate) enum Turn {
+    /// The subscription is gone: forget it.
+    Gone,
+    /// Nothing to write (or the subscriber's task owns the socket).
+    Idle,
+    /// Write the frames taken into the batch with this sink, then [`DirectHandle::finish`].
+    Write(Box<dyn Sink>),
+}
 
 #[cfg(feature = "server")]
 impl Subscription {
@@ -464,6 +480,7 @@ impl DirectHandle {
     pub(crate) fn release(&self, lane: &Waker) -> bool {
         let mut sub = lock(&self.0.0);
         if sub.direct.sink.is_none()
+            || sub.direct.writing
             || !sub.queue.is_empty()
             || sub.dropped > 0
             || sub.disconnected
@@ -475,68 +492,129 @@ impl DirectHandle {
         true
     }
 
-    /// Whether the subscription is gone (dropped by its stream).
-    pub(crate) fn is_closed(&self) -> bool {
-        lock(&self.0.0).closed
-    }
-
     /// When the fan-out task last wrote to this subscriber, if ever.
     pub(crate) fn sent_at(&self) -> Option<Instant> {
         lock(&self.0.0).direct.sent_at
     }
 
-    /// Takes writing back from the fan-out task. Returns what it left half-written, framed for
-    /// the wire, to be written before anything else.
-    pub(crate) fn claim(&self) -> Option<Bytes> {
+    /// Takes writing back from the fan-out task. Ready with what it left half-written (framed for
+    /// the wire, to be written before anything else); `Pending` while it is writing, in which
+    /// case `waker` is woken when it is done.
+    pub(crate) fn claim(&self, waker: &Waker) -> Poll<Option<Bytes>> {
         let mut sub = lock(&self.0.0);
         sub.direct.lane = None;
-        sub.direct.partial.take()
+        if sub.direct.writing {
+            sub.waker = Some(waker.clone());
+            return Poll::Pending;
+        }
+        Poll::Ready(sub.direct.partial.take())
     }
 
-    /// The fan-out task's turn: writes the queued frames if it owns the socket. What it cannot
-    /// write goes back to the subscriber's task. Returns `false` once the subscription is gone.
-    ///
-    /// `now` is when the fan-out task's current turn began, recorded as the time of its writes.
-    pub(crate) fn deliver(&self, scratch: &mut [u8], now: Instant) -> bool {
+    /// The fan-out task's turn begins: if it owns the socket and frames are queued, they move into
+    /// `batch` and the sink is lent out, to write without the lock. What is not for the fan-out
+    /// task (a gap marker, the end) goes back to the subscriber's task here.
+    pub(crate) fn begin(&self, batch: &mut Vec<Bytes>) -> Turn {
         let mut guard = lock(&self.0.0);
         let sub = &mut *guard;
         if sub.closed {
+            return Turn::Gone;
+        }
+        if sub.direct.lane.is_none()
+            || sub.direct.writing
+            || (sub.queue.is_empty() && sub.dropped == 0)
+        {
+            return Turn::Idle;
+        }
+        if sub.dropped > 0 || sub.disconnected {
+            hand_over(sub);
+            return Turn::Idle;
+        }
+        let Some(sink) = sub.direct.sink.take() else {
+            return Turn::Idle;
+        };
+        batch.extend(sub.queue.drain(..));
+        sub.direct.writing = true;
+        Turn::Write(sink)
+    }
+
+    /// The fan-out task's turn ends: it wrote the first `written` frames of `batch` whole, and
+    /// of the next one all but `rest` (framed for the wire), at `now`. The rest of the batch goes
+    /// back to the front of the queue (or, if the slow policy dropped newer events meanwhile,
+    /// joins them in the gap); anything left undone goes to the subscriber's task. Returns
+    /// `false` once the subscription is gone (the sink is dropped then).
+    pub(crate) fn finish(
+        &self,
+        sink: Box<dyn Sink>,
+        batch: &mut Vec<Bytes>,
+        written: usize,
+        rest: Option<Bytes>,
+        now: Instant,
+    ) -> bool {
+        let mut guard = lock(&self.0.0);
+        let sub = &mut *guard;
+        sub.direct.writing = false;
+        if written > 0 || rest.is_some() {
+            sub.direct.sent_at = Some(now);
+        }
+        if sub.closed {
+            batch.clear();
             return false;
         }
-        if sub.direct.lane.is_none() || (sub.queue.is_empty() && sub.dropped == 0) {
-            return true;
-        }
-        let Some(sink) = sub.direct.sink.as_mut() else {
-            return true;
-        };
-        if sub.dropped == 0 && !sub.disconnected {
-            while let Some(frame) = sub.queue.front() {
-                let sent = sink.send(frame, scratch);
-                if !matches!(sent, Sent::Nothing) {
-                    sub.direct.sent_at = Some(now);
-                }
-                match sent {
-                    Sent::All => {
-                        sub.queue.pop_front();
-                    }
-                    Sent::Part(rest) => {
-                        sub.queue.pop_front();
-                        sub.direct.partial = Some(rest);
-                        break;
-                    }
-                    Sent::Nothing => break,
-                }
-            }
-            if sub.queue.is_empty() && sub.direct.partial.is_none() {
-                return true;
+        sub.direct.sink = Some(sink);
+        let unsent = written + usize::from(rest.is_some());
+        let done = unsent == batch.len() && rest.is_none();
+        let back = unsent.min(batch.len());
+        if sub.disconnected {
+        } else if sub.dropped > 0 {
+            // Events were dropped while these were out: they are older still, so they are dropped
+            // too, and the gap marker stands for all of them.
+            sub.dropped += (batch.len() - back) as u64;
+        } else {
+            for frame in batch.drain(back..).rev() {
+                sub.queue.push_front(frame);
             }
         }
-        // Back to the subscriber's task: a full socket, a gap marker, or the end.
-        sub.direct.lane = None;
-        if let Some(waker) = sub.waker.take() {
-            waker.wake();
+        batch.clear();
+        if let Some(rest) = rest {
+            sub.direct.partial = Some(rest);
+        }
+        // Claimed meanwhile, a full socket, a gap marker or the end: the subscriber's task's turn.
+        if !done || sub.direct.lane.is_none() || sub.dropped > 0 || sub.disconnected {
+            hand_over(sub);
         }
         true
+    }
+
+    /// One whole turn of the fan-out task: [`begin`](Self::begin), write, [`finish`](Self::finish).
+    /// Returns `false` once the subscription is gone.
+    pub(crate) fn deliver(&self, scratch: &mut [u8], batch: &mut Vec<Bytes>, now: Instant) -> bool {
+        let mut sink = match self.begin(batch) {
+            Turn::Gone => return false,
+            Turn::Idle => return true,
+            Turn::Write(sink) => sink,
+        };
+        let mut written = 0;
+        let mut rest = None;
+        for frame in batch.iter() {
+            match sink.send(frame, scratch) {
+                Sent::All => written += 1,
+                Sent::Part(left) => {
+                    rest = Some(left);
+                    break;
+                }
+                Sent::Nothing => break,
+            }
+        }
+        self.finish(sink, batch, written, rest, now)
+    }
+}
+
+/// Gives the socket back to the subscriber's task and wakes it.
+#[cfg(feature = "server")]
+fn hand_over(sub: &mut SubState) {
+    sub.direct.lane = None;
+    if let Some(waker) = sub.waker.take() {
+        waker.wake();
     }
 }
 
@@ -588,12 +666,67 @@ mod direct_tests {
     #[derive(Debug, Clone)]
     enum Op {
         Publish,
-        Lane,
+        /// The lane takes the frames and writes them (its turn stays open).
+        LaneWrite,
+        /// The lane records what it wrote.
+        LaneFinish,
         Task,
+        DisconnectAll,
     }
 
     fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![3 => Just(Op::Publish), 2 => Just(Op::Lane), 2 => Just(Op::Task)]
+        prop_oneof![
+            6 => Just(Op::Publish),
+            3 => Just(Op::LaneWrite),
+            3 => Just(Op::LaneFinish),
+            4 => Just(Op::Task),
+            1 => Just(Op::DisconnectAll),
+        ]
+    }
+
+    /// A lane turn between its writes and `finish`.
+    struct Open {
+        sink: Box<dyn Sink>,
+        batch: Vec<Bytes>,
+        written: usize,
+        rest: Option<Bytes>,
+    }
+
+    /// The lane's writes of one turn (as `DirectHandle::deliver` does them).
+    fn lane_write(handle: &DirectHandle) -> Option<Open> {
+        let mut batch = Vec::new();
+        let Turn::Write(mut sink) = handle.begin(&mut batch) else {
+            return None;
+        };
+        let (mut written, mut rest) = (0, None);
+        for frame in &batch {
+            match sink.send(frame, &mut []) {
+                Sent::All => written += 1,
+                Sent::Part(left) => {
+                    rest = Some(left);
+                    break;
+                }
+                Sent::Nothing => break,
+            }
+        }
+        Some(Open {
+            sink,
+            batch,
+            written,
+            rest,
+        })
+    }
+
+    fn lane_finish(handle: &DirectHandle, open: Option<Open>) {
+        if let Some(mut open) = open {
+            handle.finish(
+                open.sink,
+                &mut open.batch,
+                open.written,
+                open.rest,
+                Instant::now(),
+            );
+        }
     }
 
     /// The server's stream loop, one wake-up: claim, write what is pending, take frames until the
@@ -611,11 +744,17 @@ mod direct_tests {
             if self.ended {
                 return;
             }
-            if self.released {
-                self.released = false;
-                self.pending = self.handle.claim();
-            }
             let mut cx = Context::from_waker(Waker::noop());
+            if self.released {
+                match self.handle.claim(cx.waker()) {
+                    // The lane is writing: nothing of ours may go out.
+                    Poll::Pending => return,
+                    Poll::Ready(rest) => {
+                        self.released = false;
+                        self.pending = rest;
+                    }
+                }
+            }
             loop {
                 if let Some(bytes) = self.pending.take() {
                     let n = wire.take(&bytes);
@@ -648,7 +787,7 @@ mod direct_tests {
     }
 
     /// Splits the wire into frames and checks them: ids consecutive but where gap markers say.
-    fn check(out: &[u8], published: u64, disconnect: bool, ended: bool) -> Result<(), String> {
+    fn check(out: &[u8], published: u64, disconnect: bool, may_end: bool) -> Result<(), String> {
         let text = core::str::from_utf8(out).map_err(|e| format!("{e}"))?;
         prop_assert_or!(
             text.is_empty() || text.ends_with("\n\n"),
@@ -679,7 +818,7 @@ mod direct_tests {
             last = id;
             gap_since = 0;
         }
-        if !disconnect || !ended {
+        if !may_end {
             prop_assert_or!(
                 last + gap_since == published,
                 "{last} + {gap_since} dropped of {published}"
@@ -710,28 +849,35 @@ mod direct_tests {
             let mut task = Task { sub, handle, released: false, pending: None, ended: false };
             // A lane's waker: the test runs the lane itself.
             let lane = Waker::noop().clone();
-            let mut scratch = [0u8; 64];
             let mut published = 0u64;
+            let mut open: Option<Option<Open>> = None;
+            let mut disconnected_all = false;
             for op in ops {
                 match op {
                     Op::Publish => {
                         published += 1;
                         hub.publish(&Event::new(format!("event {published}")));
                     }
-                    Op::Lane => {
-                        task.handle.deliver(&mut scratch, Instant::now());
-                    }
+                    Op::LaneWrite if open.is_none() => open = Some(lane_write(&task.handle)),
+                    Op::LaneWrite => {}
+                    Op::LaneFinish => lane_finish(&task.handle, open.take().flatten()),
                     Op::Task => task.wake_up(&wire, &lane),
+                    Op::DisconnectAll => {
+                        disconnected_all = true;
+                        hub.disconnect_all();
+                    }
                 }
             }
+            lane_finish(&task.handle, open.take().flatten());
             // The client reads everything now: the wire takes all, until nothing moves.
             wire.0.lock().unwrap().script = vec![usize::MAX];
             for _ in 0..4 {
-                task.handle.deliver(&mut scratch, Instant::now());
+                lane_finish(&task.handle, lane_write(&task.handle));
                 task.wake_up(&wire, &lane);
             }
             let out = wire.0.lock().unwrap().out.clone();
-            if let Err(message) = check(&out, published, disconnect, task.ended) {
+            let may_end = (disconnect || disconnected_all) && task.ended;
+            if let Err(message) = check(&out, published, disconnect, may_end) {
                 return Err(TestCaseError::fail(message));
             }
         }

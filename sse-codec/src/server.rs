@@ -522,17 +522,13 @@ where
     };
     let handler = Arc::new(handler);
     // One fan-out lane per core (see `fanout`), started by the first hub subscription and ended
-    // with the streams at shutdown.
+    // once the accept loop and every connection are done with them.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let lanes = Arc::new(fanout::Lanes::new(cores, {
-        let (runtime, shutdown) = (runtime.clone(), shutdown.clone());
+        let runtime = runtime.clone();
         move |tasks| {
-            for mut task in tasks {
-                let shutdown = shutdown.clone();
-                runtime.spawn(async move {
-                    with_deadline(&mut task, until_set(&shutdown, &shutdown.ended)).await;
-                    task.clear();
-                });
+            for task in tasks {
+                runtime.spawn(task);
             }
         }
     }));

@@ -10,7 +10,7 @@
 //! see [`DirectHandle`].
 //!
 //! One lane per core, each a task on the server's runtime, spawned when the first subscription
-//! joins and ended with the streams at shutdown.
+//! joins and ended when the server's last connection has closed.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -24,6 +24,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::task::Wake;
 use std::time::Instant;
 
+use bytes::Bytes;
+
 use crate::hub::DirectHandle;
 
 /// Subscriptions a lane serves per poll before it lets other tasks run.
@@ -35,7 +37,8 @@ const SCRATCH: usize = 2048;
 /// Spawns the lanes' tasks.
 type Start = Box<dyn FnOnce(Vec<LaneTask>) + Send>;
 
-/// The lanes of one server.
+/// The lanes of one server. Dropped with the server's last connection (and its accept loop): the
+/// lanes' tasks then end.
 pub(super) struct Lanes {
     lanes: Vec<Arc<Lane>>,
     next: AtomicUsize,
@@ -50,8 +53,10 @@ impl Lanes {
         let lanes: Vec<Arc<Lane>> = (0..count.max(1))
             .map(|_| {
                 Arc::new(Lane {
-                    subs: Mutex::new(Vec::new()),
+                    joining: Mutex::new(Vec::new()),
+                    members: AtomicUsize::new(0),
                     woken: AtomicBool::new(false),
+                    closed: AtomicBool::new(false),
                     task: Mutex::new(None),
                 })
             })
@@ -60,8 +65,10 @@ impl Lanes {
             .iter()
             .map(|lane| LaneTask {
                 lane: lane.clone(),
+                subs: Vec::new(),
                 cursor: 0,
                 scratch: vec![0; SCRATCH],
+                batch: Vec::new(),
             })
             .collect();
         Lanes {
@@ -79,25 +86,37 @@ impl Lanes {
         }
         let at = self.next.fetch_add(1, Ordering::Relaxed) % self.lanes.len();
         let lane = &self.lanes[at];
+        lock(&lane.joining).push(sub);
         let waker = Waker::from(lane.clone());
-        let mut subs = lock(&lane.subs);
         // Subscriptions that are gone leave at the lane's next pass; with streams coming and going
-        // and no event to send, they are swept here, at each power of two (amortised O(1); at
-        // most about as many gone as live ones are kept).
-        if subs.len() >= 64 && subs.len().is_power_of_two() {
-            subs.retain(|sub| !sub.is_closed());
-            // Indices moved under a pass in progress: the lane passes over all of them again.
+        // and no event to send, the lane is woken for a pass at each power of two (amortised
+        // O(1); about as many gone as live ones are kept at most).
+        let members = lane.members.fetch_add(1, Ordering::SeqCst) + 1;
+        if members >= 64 && members.is_power_of_two() {
             waker.wake_by_ref();
         }
-        subs.push(sub);
         waker
     }
 }
 
+impl Drop for Lanes {
+    fn drop(&mut self) {
+        for lane in &self.lanes {
+            lane.closed.store(true, Ordering::SeqCst);
+            Waker::from(lane.clone()).wake();
+        }
+    }
+}
+
 struct Lane {
-    subs: Mutex<Vec<DirectHandle>>,
+    /// Subscriptions joined since the lane's last poll.
+    joining: Mutex<Vec<DirectHandle>>,
+    /// Subscriptions in the lane, gone ones included until a pass sweeps them.
+    members: AtomicUsize,
     /// Set by a wake, cleared by the lane before a pass over its subscriptions.
     woken: AtomicBool,
+    /// The server is gone: the lane's task ends.
+    closed: AtomicBool,
     task: Mutex<Option<Waker>>,
 }
 
@@ -126,16 +145,13 @@ impl Wake for Lane {
 /// A lane's task: a pass over its subscriptions after each wake, `BUDGET` of them per poll.
 pub(super) struct LaneTask {
     lane: Arc<Lane>,
+    /// The lane's subscriptions (only this task touches them).
+    subs: Vec<DirectHandle>,
     /// Where the pass in progress goes on; 0 between passes.
     cursor: usize,
     scratch: Vec<u8>,
-}
-
-impl LaneTask {
-    /// Drops the lane's subscriptions (the server has ended its streams).
-    pub(super) fn clear(&self) {
-        lock(&self.lane.subs).clear();
-    }
+    /// The frames of one subscription's turn.
+    batch: Vec<Bytes>,
 }
 
 impl Future for LaneTask {
@@ -149,34 +165,41 @@ impl Future for LaneTask {
                 *task = Some(cx.waker().clone());
             }
         }
+        if this.lane.closed.load(Ordering::SeqCst) {
+            this.subs.clear();
+            lock(&this.lane.joining).clear();
+            return Poll::Ready(());
+        }
         // A wake that comes after the waker is stored and before `woken` is cleared wakes the
         // task again: at worst an empty pass, never a lost one.
         if this.cursor == 0 && !this.lane.woken.swap(false, Ordering::SeqCst) {
             return Poll::Pending;
         }
-        let mut subs = lock(&this.lane.subs);
+        this.subs.append(&mut lock(&this.lane.joining));
         let now = Instant::now();
         let mut served = 0;
         while served < BUDGET {
-            if this.cursor >= subs.len() {
+            if this.cursor >= this.subs.len() {
                 // A pass ends; another one if a publish came meanwhile.
                 this.cursor = 0;
                 if !this.lane.woken.swap(false, Ordering::SeqCst) {
                     return Poll::Pending;
                 }
-                if subs.is_empty() {
+                this.subs.append(&mut lock(&this.lane.joining));
+                if this.subs.is_empty() {
                     continue;
                 }
             }
             served += 1;
-            if subs[this.cursor].deliver(&mut this.scratch, now) {
+            let sub = &this.subs[this.cursor];
+            if sub.deliver(&mut this.scratch, &mut this.batch, now) {
                 this.cursor += 1;
             } else {
                 // Gone: the last one takes its place and is served next.
-                subs.swap_remove(this.cursor);
+                this.subs.swap_remove(this.cursor);
+                this.lane.members.fetch_sub(1, Ordering::SeqCst);
             }
         }
-        drop(subs);
         cx.waker().wake_by_ref();
         Poll::Pending
     }

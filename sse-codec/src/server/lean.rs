@@ -359,10 +359,10 @@ async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
     let mut scratch = [0u8; 512];
     poll_fn(|cx| {
         if released && let Some((handle, _)) = &direct {
+            // While the lane is writing, it wakes this task when it is done.
+            let rest = ready!(handle.claim(cx.waker()));
             released = false;
-            if let Some(rest) = handle.claim() {
-                pending = Some(Chunk::raw(rest));
-            }
+            pending = rest.map(Chunk::raw);
         }
         // The client closing its side ends the stream. (The I/O shim reads only once the reactor
         // says the socket is readable, so this costs no system call per event.)
