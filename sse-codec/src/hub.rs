@@ -95,7 +95,7 @@ struct HubState {
 
 #[derive(Default)]
 struct SubState {
-    queue: VecDeque<Bytes>,
+    queue: Frames,
     /// Events dropped from the front since the subscriber last read.
     dropped: u64,
     disconnected: bool,
@@ -125,6 +125,60 @@ struct Direct {
 }
 
 struct SubShared(Mutex<SubState>);
+
+/// A subscriber's queued frames. The first is held inline: one event outstanding is the common
+/// case, and then the subscriber has no buffer of its own to allocate, or to touch per event.
+#[derive(Default)]
+struct Frames {
+    /// The oldest frame; `None` only when there is none (then `rest` is empty too).
+    first: Option<Bytes>,
+    rest: VecDeque<Bytes>,
+}
+
+impl Frames {
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn push_back(&mut self, frame: Bytes) {
+        if self.first.is_none() {
+            self.first = Some(frame);
+        } else {
+            self.rest.push_back(frame);
+        }
+    }
+
+    #[cfg(feature = "server")]
+    fn push_front(&mut self, frame: Bytes) {
+        if let Some(old) = self.first.replace(frame) {
+            self.rest.push_front(old);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Bytes> {
+        let frame = self.first.take()?;
+        self.first = self.rest.pop_front();
+        Some(frame)
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.rest.clear();
+    }
+
+    /// Moves every frame, oldest first, to the end of `out`.
+    #[cfg(feature = "server")]
+    fn drain_into(&mut self, out: &mut Vec<Bytes>) {
+        if let Some(first) = self.first.take() {
+            out.push(first);
+            out.extend(self.rest.drain(..));
+        }
+    }
+}
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
@@ -282,9 +336,11 @@ impl Hub {
         let mut sub = SubState::default();
         if let Some(last) = last_event_id {
             match state.ring.iter().rposition(|r| r.id == last) {
-                Some(pos) => sub
-                    .queue
-                    .extend(state.ring.iter().skip(pos + 1).map(|r| r.frame.clone())),
+                Some(pos) => {
+                    for retained in state.ring.iter().skip(pos + 1) {
+                        sub.queue.push_back(retained.frame.clone());
+                    }
+                }
                 None => sub.queue.push_back(state.config.reset.to_bytes()),
             }
         }
@@ -532,7 +588,7 @@ impl DirectHandle {
         let Some(sink) = sub.direct.sink.take() else {
             return Turn::Idle;
         };
-        batch.extend(sub.queue.drain(..));
+        sub.queue.drain_into(batch);
         sub.direct.writing = true;
         Turn::Write(sink)
     }
