@@ -49,6 +49,20 @@ async fn eventually<R: Runtime>(limit: Duration, what: &str, mut condition: impl
     .await;
 }
 
+/// Opens an event stream (`GET path` with `headers`) and reads its opening comment.
+async fn open_stream<R: Runtime>(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Sse<crate::client::Body> {
+    let mut sse = within::<R, _>(STEP, "response head", get_sse(addr, path, headers))
+        .await
+        .expect("GET");
+    let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
+    assert_eq!(opening, Some(Frame::Comment(String::new())));
+    sse
+}
+
 /// Runs a closure when dropped (a producer holds one to tell when it is dropped).
 struct OnDrop<F: FnMut()>(F);
 
@@ -327,15 +341,7 @@ pub async fn keep_alive_when_idle<R: Runtime>(runtime: R) {
             })
         })
         .await;
-        let mut sse = within::<R, _>(
-            STEP,
-            "response head",
-            get_sse(server.local_addr(), "/", &[]),
-        )
-        .await
-        .expect("GET");
-        let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
-        assert_eq!(opening, Some(Frame::Comment(String::new())));
+        let mut sse = open_stream::<R>(server.local_addr(), "/", &[]).await;
         let start = within::<R, _>(STEP, "the first event", sse.frame()).await;
         assert!(
             matches!(&start, Some(Frame::Event(e)) if e.data() == "start"),
@@ -392,11 +398,7 @@ pub async fn keep_alive_reset_by_events<R: Runtime>(runtime: R) {
             })
         })
         .await;
-        let mut sse = within::<R, _>(STEP, "response head", get_sse(server.local_addr(), "/", &[]))
-            .await
-            .expect("GET");
-        let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
-        assert_eq!(opening, Some(Frame::Comment(String::new())));
+        let mut sse = open_stream::<R>(server.local_addr(), "/", &[]).await;
         for n in 0..10 {
             let frame = within::<R, _>(STEP, "an event", sse.frame()).await;
             match frame {
@@ -928,15 +930,7 @@ pub async fn hub_streams_in_order_through_full_sockets<R: Runtime>(runtime: R) {
                 retry: None,
             });
             let server = hub_server(runtime.clone(), config, &hub).await;
-            let mut sse = within::<R, _>(
-                STEP,
-                "response head",
-                get_sse(server.local_addr(), "/", &[]),
-            )
-            .await
-            .expect("GET");
-            let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
-            assert_eq!(opening, Some(Frame::Comment(String::new())));
+            let mut sse = open_stream::<R>(server.local_addr(), "/", &[]).await;
             let lanes = std::thread::available_parallelism().map_or(1, |n| n.get());
             eventually::<R>(
                 STEP,
@@ -1022,11 +1016,7 @@ pub async fn hub_slow_subscriber_policies<R: Runtime>(runtime: R) {
             });
             let server = hub_server(runtime.clone(), Config::default(), &hub).await;
             let addr = server.local_addr();
-            let mut sse = within::<R, _>(STEP, "response head", get_sse(addr, "/", &[]))
-                .await
-                .expect("GET");
-            let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
-            assert_eq!(opening, Some(Frame::Comment(String::new())));
+            let mut sse = open_stream::<R>(addr, "/", &[]).await;
             hub.publish(&Event::new(payload(0)));
             let first = next_event::<R>(&mut sse, "the first event").await;
             assert!(first.data() == payload(0));
@@ -1078,15 +1068,8 @@ pub async fn hub_slow_subscriber_policies<R: Runtime>(runtime: R) {
                     assert!(sse.body().is_done(), "ended without the last chunk");
                     assert!(last < FLOOD, "nothing was cut off");
                     // The browser comes back: everything after its last id is replayed.
-                    let mut resumed = within::<R, _>(
-                        STEP,
-                        "resume",
-                        get_sse(addr, "/", &[("Last-Event-ID", &last_id)]),
-                    )
-                    .await
-                    .expect("GET");
-                    let opening = within::<R, _>(STEP, "the opening frame", resumed.frame()).await;
-                    assert_eq!(opening, Some(Frame::Comment(String::new())));
+                    let mut resumed =
+                        open_stream::<R>(addr, "/", &[("Last-Event-ID", &last_id)]).await;
                     for n in last + 1..=FLOOD {
                         let event = next_event::<R>(&mut resumed, "a replayed event").await;
                         assert!(event.data() == payload(n), "replayed event {n}");
