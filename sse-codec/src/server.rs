@@ -864,7 +864,7 @@ impl<R: Runtime> crate::Timer for KeepAliveClock<R> {
 
     fn sleep(&mut self, duration: Duration) -> IdleSleep<R> {
         IdleSleep {
-            sleep: Box::pin(R::sleep(duration)),
+            sleep: R::sleep(duration),
             direct: self.direct.clone(),
         }
     }
@@ -874,18 +874,21 @@ impl<R: Runtime> crate::Timer for KeepAliveClock<R> {
     }
 }
 
-/// The runtime's sleep; for a subscription a lane writes to, extended until the interval has
-/// passed since the lane's last write (the keep-alive stream sees only what its task writes).
-struct IdleSleep<R: Runtime> {
-    sleep: Pin<Box<R::Sleep>>,
-    direct: Option<(DirectHandle, Duration)>,
+pin_project_lite::pin_project! {
+    /// The runtime's sleep; for a subscription a lane writes to, extended until the interval has
+    /// passed since the lane's last write (the keep-alive stream sees only what its task writes).
+    struct IdleSleep<R: Runtime> {
+        #[pin]
+        sleep: R::Sleep,
+        direct: Option<(DirectHandle, Duration)>,
+    }
 }
 
 impl<R: Runtime> Future for IdleSleep<R> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
+        let mut this = self.project();
         loop {
             if this.sleep.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
@@ -896,7 +899,7 @@ impl<R: Runtime> Future for IdleSleep<R> {
             let quiet = handle.sent_at().map(|at| at.elapsed());
             match quiet {
                 Some(quiet) if quiet < *interval => {
-                    this.sleep = Box::pin(R::sleep(*interval - quiet));
+                    this.sleep.set(R::sleep(*interval - quiet));
                 }
                 _ => return Poll::Ready(()),
             }

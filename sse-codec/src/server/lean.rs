@@ -467,25 +467,52 @@ impl<T: AsyncWrite + Send + Unpin> Sink for ChunkSink<T> {
         if frame.is_empty() {
             return Sent::All;
         }
-        let mut chunk = Chunk::new(frame.clone());
+        let (size, size_len) = size_line(frame.len());
+        let parts = [&size[..size_len], &frame[..], b"\r\n"];
+        let len = size_len + frame.len() + 2;
         // Never waits: a full socket is left to the connection's task (which registers itself).
         let mut cx = Context::from_waker(Waker::noop());
-        let written = match chunk.flatten(scratch) {
-            Some(flat) => Pin::new(&mut self.0).poll_write(&mut cx, flat),
-            None => Pin::new(&mut self.0).poll_write_vectored(&mut cx, &chunk.slices()),
+        let written = if len <= scratch.len() {
+            let mut at = 0;
+            for part in parts {
+                scratch[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            }
+            Pin::new(&mut self.0).poll_write(&mut cx, &scratch[..len])
+        } else {
+            let slices = parts.map(IoSlice::new);
+            Pin::new(&mut self.0).poll_write_vectored(&mut cx, &slices)
         };
         match written {
+            Poll::Ready(Ok(n)) if n >= len => Sent::All,
             Poll::Ready(Ok(n)) if n > 0 => {
-                chunk.advance(n);
-                if chunk.remaining() == 0 {
-                    Sent::All
-                } else {
-                    Sent::Part(chunk.rest())
+                // What is left of the chunk, in one buffer (a partial write is rare).
+                let mut rest = bytes::BytesMut::with_capacity(len - n);
+                let mut skip = n;
+                for part in parts {
+                    let from = skip.min(part.len());
+                    rest.extend_from_slice(&part[from..]);
+                    skip -= from;
                 }
+                Sent::Part(rest.freeze())
             }
             _ => Sent::Nothing,
         }
     }
+}
+
+/// The size line of a chunk of `len` bytes, `{len:X}\r\n`, and its length (without `fmt`: this
+/// runs per event).
+fn size_line(len: usize) -> ([u8; 20], usize) {
+    let mut line = [0u8; 20];
+    let len = len as u64;
+    let digits = (16 - (len.leading_zeros() as usize / 4)).max(1);
+    for (i, byte) in line[..digits].iter_mut().enumerate() {
+        let nibble = (len >> (4 * (digits - 1 - i))) & 0xF;
+        *byte = b"0123456789ABCDEF"[nibble as usize];
+    }
+    line[digits..digits + 2].copy_from_slice(b"\r\n");
+    (line, digits + 2)
 }
 
 /// Frames one poll of a stream writes at most before it lets other tasks run.
@@ -505,16 +532,7 @@ struct Chunk {
 
 impl Chunk {
     fn new(data: Bytes) -> Self {
-        // `{len:X}\r\n`: at most 16 hex digits and CRLF (without `fmt`: this runs per event).
-        let mut size = [0u8; 20];
-        let len = data.len() as u64;
-        let digits = (16 - (len.leading_zeros() as usize / 4)).max(1);
-        for (i, byte) in size[..digits].iter_mut().enumerate() {
-            let nibble = (len >> (4 * (digits - 1 - i))) & 0xF;
-            *byte = b"0123456789ABCDEF"[nibble as usize];
-        }
-        size[digits..digits + 2].copy_from_slice(b"\r\n");
-        let size_end = digits + 2;
+        let (size, size_end) = size_line(data.len());
         Chunk {
             size,
             size_at: 0,
@@ -533,15 +551,6 @@ impl Chunk {
             data: bytes,
             crlf_at: 2,
         }
-    }
-
-    /// What is left to write, in one buffer.
-    fn rest(&self) -> Bytes {
-        let mut rest = bytes::BytesMut::with_capacity(self.remaining());
-        for slice in self.slices() {
-            rest.extend_from_slice(&slice);
-        }
-        rest.freeze()
     }
 
     fn remaining(&self) -> usize {
@@ -626,6 +635,61 @@ mod tests {
             let chunk = Chunk::new(Bytes::from(vec![b'x'; len]));
             let line = alloc::format!("{len:X}\r\n");
             assert_eq!(&*chunk.slices()[0], line.as_bytes(), "length {len}");
+        }
+    }
+
+    /// A socket that takes at most `step` bytes per write.
+    struct Trickle {
+        out: Vec<u8>,
+        step: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let n = self.step.min(buf.len());
+            self.out.extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn a_lane_write_cut_anywhere_leaves_the_exact_rest_of_the_chunk() {
+        for len in [1, 10, 2000, FLAT_CHUNK, 70_000] {
+            let frame = Bytes::from(vec![b'x'; len]);
+            let whole = [
+                alloc::format!("{len:X}\r\n").into_bytes(),
+                vec![b'x'; len],
+                b"\r\n".to_vec(),
+            ]
+            .concat();
+            for step in [0, 1, 2, 3, 7, 100, whole.len() - 1, usize::MAX] {
+                let mut sink = ChunkSink(Trickle {
+                    out: Vec::new(),
+                    step,
+                });
+                let mut scratch = [0u8; FLAT_CHUNK];
+                let wire = match sink.send(&frame, &mut scratch) {
+                    Sent::All => sink.0.out.clone(),
+                    Sent::Part(rest) => [sink.0.out.clone(), rest.to_vec()].concat(),
+                    Sent::Nothing => {
+                        assert!(sink.0.out.is_empty(), "len {len} step {step}");
+                        whole.clone()
+                    }
+                };
+                assert!(wire == whole, "len {len} step {step}");
+            }
         }
     }
 
