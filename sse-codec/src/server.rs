@@ -324,14 +324,22 @@ impl Response {
 /// The response body, written by the lean HTTP/1.1 path or handed to hyper.
 enum Body {
     Full(Option<Bytes>),
-    /// Ends (cleanly, with HTTP/1.1's last chunk) once the server's grace period is over. The
-    /// handle is set for a hub subscription (see `fanout`).
-    Sse(
-        Pin<Box<dyn http_body::Body<Data = Bytes, Error = Infallible> + Send>>,
-        Arc<Shutdown>,
-        Option<DirectHandle>,
-    ),
+    /// Ends (cleanly, with HTTP/1.1's last chunk) once the server's grace period is over.
+    Sse {
+        body: Pin<Box<dyn http_body::Body<Data = Bytes, Error = Infallible> + Send>>,
+        shutdown: Arc<Shutdown>,
+        /// Set for a hub subscription (see `fanout`).
+        direct: Option<DirectHandle>,
+        /// Frames yielded since the body was last `Pending` (see [`BUDGET`]).
+        in_a_row: usize,
+    },
 }
+
+/// Frames an SSE body yields in a row before it returns `Pending` once (and wakes its task at
+/// once): a producer that never waits, with a client that keeps up, cannot keep an executor
+/// thread from the other connections, on any path (the lean HTTP/1.1 loop, hyper's HTTP/1.1 and
+/// HTTP/2).
+const BUDGET: usize = 64;
 
 impl http_body::Body for Body {
     type Data = Bytes;
@@ -343,8 +351,22 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(http_body::Frame::data(b)))),
-            Body::Sse(_, shutdown, _) if shutdown.ended.load(Ordering::SeqCst) => Poll::Ready(None),
-            Body::Sse(body, ..) => body.as_mut().poll_frame(cx),
+            Body::Sse { shutdown, .. } if shutdown.ended.load(Ordering::SeqCst) => {
+                Poll::Ready(None)
+            }
+            Body::Sse { in_a_row, .. } if *in_a_row >= BUDGET => {
+                *in_a_row = 0;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Body::Sse { body, in_a_row, .. } => {
+                let polled = body.as_mut().poll_frame(cx);
+                match polled {
+                    Poll::Ready(Some(_)) => *in_a_row += 1,
+                    _ => *in_a_row = 0,
+                }
+                polled
+            }
         }
     }
 
@@ -356,7 +378,7 @@ impl http_body::Body for Body {
         match self {
             Body::Full(Some(bytes)) => http_body::SizeHint::with_exact(bytes.len() as u64),
             Body::Full(None) => http_body::SizeHint::with_exact(0),
-            Body::Sse(..) => http_body::SizeHint::default(),
+            Body::Sse { .. } => http_body::SizeHint::default(),
         }
     }
 }
@@ -830,7 +852,12 @@ fn into_http<R: Runtime>(
             let keep_alive = keep_alive.unwrap_or(config.keep_alive);
             let clock = KeepAliveClock::<R>::new(direct.clone().zip(keep_alive.interval));
             let stream = keep_alive.wrap(stream, clock);
-            Body::Sse(Box::pin(SseBody::new(stream)), shutdown.clone(), direct)
+            Body::Sse {
+                body: Box::pin(SseBody::new(stream)),
+                shutdown: shutdown.clone(),
+                direct,
+                in_a_row: 0,
+            }
         }
     };
     let mut http = http::Response::new(body);

@@ -58,6 +58,7 @@ macro_rules! suite {
             hub_streams_in_order_through_full_sockets
             hub_slow_subscriber_policies
             busy_producer_does_not_starve_others
+            busy_http2_producer_does_not_starve_others
             graceful_shutdown
             ordinary_responses
             one_connection_many_requests

@@ -743,9 +743,19 @@ pub async fn http2_prior_knowledge<R: Runtime>(runtime: R) {
 /// A producer that never waits (its client reads as fast as it sends) does not keep the
 /// executor to itself: another client is served meanwhile, on an executor of one thread too.
 pub async fn busy_producer_does_not_starve_others<R: Runtime>(runtime: R) {
+    busy_producer_case(runtime, false).await;
+}
+
+/// The same over HTTP/2 (served by hyper, whose stream task writes at most a flow-control window
+/// per poll): another client's stream still opens at once.
+pub async fn busy_http2_producer_does_not_starve_others<R: Runtime>(runtime: R) {
+    busy_producer_case(runtime, true).await;
+}
+
+async fn busy_producer_case<R: Runtime>(runtime: R, http2: bool) {
     let _turn = alone_turn();
     within::<R, _>(TEST_LIMIT, "busy_producer_does_not_starve_others", async {
-        let server = start(runtime, Config::default(), |request: Request| {
+        let server = start(runtime.clone(), Config::default(), |request: Request| {
             let busy = request.path() == "/busy";
             std::future::ready(Response::sse(move |send| async move {
                 send.send("first").await?;
@@ -759,41 +769,24 @@ pub async fn busy_producer_does_not_starve_others<R: Runtime>(runtime: R) {
         })
         .await;
         let addr = server.local_addr();
-        let mut busy = within::<R, _>(STEP, "the busy stream", get_sse(addr, "/busy", &[]))
-            .await
-            .expect("GET /busy");
-        let done = std::cell::Cell::new(false);
-        let read = async {
-            let mut events = 0u64;
-            while !done.get() {
-                assert!(busy.event().await.is_some(), "the busy stream ended");
-                events += 1;
-                // Let the other future of this test run too.
-                futures_lite::future::yield_now().await;
-            }
-            events
+        let (events, took) = if http2 {
+            let mut h2 = within::<R, _>(STEP, "HTTP/2 handshake", Http2::connect(&runtime, addr))
+                .await
+                .expect("HTTP/2 connection");
+            let response = within::<R, _>(STEP, "the busy stream", h2.get("/busy", &[]))
+                .await
+                .expect("GET /busy over HTTP/2");
+            assert_eq!(response.status(), 200);
+            beside_a_busy_stream::<R, _>(addr, Sse::new(response.into_body())).await
+        } else {
+            let busy = within::<R, _>(STEP, "the busy stream", get_sse(addr, "/busy", &[]))
+                .await
+                .expect("GET /busy");
+            beside_a_busy_stream::<R, _>(addr, busy).await
         };
-        let other = async {
-            // Give the busy connection time to take the executor, if it can.
-            R::sleep(Duration::from_millis(200)).await;
-            let began = Instant::now();
-            let mut other = within::<R, _>(
-                STEP,
-                "another stream while a producer never waits",
-                get_sse(addr, "/other", &[]),
-            )
-            .await
-            .expect("GET /other");
-            assert!(
-                within::<R, _>(STEP, "its first event", other.event())
-                    .await
-                    .is_some()
-            );
-            done.set(true);
-            began.elapsed()
-        };
-        let (events, took) = futures_lite::future::zip(read, other).await;
-        eprintln!("another stream opened in {took:?} while the busy one sent {events} events");
+        eprintln!(
+            "another stream opened in {took:?} while the busy one (HTTP/2: {http2}) sent {events} events"
+        );
         assert!(events > 100, "the busy stream sent only {events} events");
         // A turn of the executor away (under 1 ms here); before streams yielded, 94–476 ms.
         assert!(
@@ -802,6 +795,45 @@ pub async fn busy_producer_does_not_starve_others<R: Runtime>(runtime: R) {
         );
     })
     .await;
+}
+
+/// Reads the busy stream while another client opens a stream: how many busy events were read,
+/// and how long the other stream took to open and bring its first event.
+async fn beside_a_busy_stream<R: Runtime, B: crate::client::BodySource>(
+    addr: SocketAddr,
+    mut busy: Sse<B>,
+) -> (u64, Duration) {
+    let done = std::cell::Cell::new(false);
+    let read = async {
+        let mut events = 0u64;
+        while !done.get() {
+            assert!(busy.event().await.is_some(), "the busy stream ended");
+            events += 1;
+            // Let the other future of this test run too.
+            futures_lite::future::yield_now().await;
+        }
+        events
+    };
+    let other = async {
+        // Give the busy connection time to take the executor, if it can.
+        R::sleep(Duration::from_millis(200)).await;
+        let began = Instant::now();
+        let mut other = within::<R, _>(
+            STEP,
+            "another stream while a producer never waits",
+            get_sse(addr, "/other", &[]),
+        )
+        .await
+        .expect("GET /other");
+        assert!(
+            within::<R, _>(STEP, "its first event", other.event())
+                .await
+                .is_some()
+        );
+        done.set(true);
+        began.elapsed()
+    };
+    futures_lite::future::zip(read, other).await
 }
 
 /// A client that stops reading does not make the server buffer without bound: a producer pushing

@@ -108,7 +108,12 @@ where
                     return Next::Close;
                 }
             }
-            Body::Sse(body, server, direct) => {
+            Body::Sse {
+                body,
+                shutdown: server,
+                direct,
+                in_a_row,
+            } => {
                 if write_all(io, &out, &[]).await.is_err() {
                     return Next::Close;
                 }
@@ -121,7 +126,12 @@ where
                     let lane = lanes.join(handle.clone());
                     Some((handle, lane))
                 });
-                let body = Body::Sse(body, server, None);
+                let body = Body::Sse {
+                    body,
+                    shutdown: server,
+                    direct: None,
+                    in_a_row,
+                };
                 if stream(io, body, direct, &mut head).await.is_err() {
                     return Next::Close;
                 }
@@ -381,16 +391,9 @@ async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => {}
         }
-        // Frames written in this poll: after `BUDGET` of them the task yields (and is woken at
-        // once), so that a producer that never waits and a client that keeps up do not keep an
-        // executor thread from the other connections.
-        let mut budget = BUDGET;
+        // The body returns `Pending` now and then even with frames at hand (see `BUDGET`), so this
+        // loop lets other tasks run.
         loop {
-            if budget == 0 {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            budget -= 1;
             if let Some(chunk) = &mut pending {
                 while chunk.remaining() > 0 {
                     let n = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &chunk.slices()))?;
@@ -514,9 +517,6 @@ fn size_line(len: usize) -> ([u8; 20], usize) {
     line[digits..digits + 2].copy_from_slice(b"\r\n");
     (line, digits + 2)
 }
-
-/// Frames one poll of a stream writes at most before it lets other tasks run.
-const BUDGET: usize = 64;
 
 /// One chunk of a chunked body in the writing: its size line, its data, its CRLF. With no data
 /// it is the last chunk.
