@@ -15,12 +15,12 @@ use ssewire_load::sys;
 fn main() -> std::io::Result<()> {
     let args = sys::ServerArgs::from_env();
     // One executor thread per core, as the tokio (multi-thread runtime) and actix (one worker
-    // per core) servers have: the main thread and one more per extra core run the executor.
-    // (smol's global executor runs one thread unless `SMOL_THREADS` says otherwise.)
-    // Experiment (`--local-executor`): the main thread alone, which also drives the async-io
-    // reactor (no cross-thread wake-ups).
+    // per core) servers have, and the main thread drives the async-io reactor, as async-std's
+    // runtime is laid out. (smol's global executor runs one thread unless `SMOL_THREADS` says
+    // otherwise.) Experiment (`--local-executor`): the main thread alone runs both (no
+    // cross-thread wake-ups).
     let threads = if args.local_executor {
-        1
+        0
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     };
@@ -28,7 +28,7 @@ fn main() -> std::io::Result<()> {
     let hub = Hub::default();
     let publisher = Arc::new(Publisher::default());
     let executor = Arc::new(smol::Executor::new());
-    for _ in 1..threads {
+    for _ in 0..threads {
         let executor = executor.clone();
         std::thread::spawn(move || smol::block_on(executor.run(std::future::pending::<()>())));
     }
@@ -58,7 +58,11 @@ fn main() -> std::io::Result<()> {
         server.stopped().await;
         Ok(())
     };
-    smol::block_on(executor.run(main))
+    if args.local_executor {
+        smol::block_on(executor.run(main))
+    } else {
+        smol::block_on(main)
+    }
 }
 
 /// Supersedes the running plan with `plan`, publishing through the hub.
