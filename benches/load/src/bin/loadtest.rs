@@ -3,9 +3,9 @@
 //! Starts each server (built next to this binary) as a child process, measures idle memory per
 //! stream, CPU per event and latency, and fds/RSS across connect/disconnect cycles, and prints a
 //! markdown table. Flags: `--smoke` (200 streams, 2 s), `--idle N`, `--streams N`, `--rate R`,
-//! `--secs S`, `--cycles N`, `--concurrency N`, `--servers a,b` (names from the table, the
-//! `load-server-lean` experiments `lean-auto`, `futuresio-auto`, `lean-h1`, `futuresio-h1`, or
-//! the reference `floor`), `--out FILE` (also write the table there).
+//! `--secs S`, `--cycles N`, `--concurrency N`, `--servers a,b` (measured in that order; names
+//! from the table, the `load-server-lean` experiments `lean-auto`, `futuresio-auto`, `lean-h1`,
+//! `futuresio-h1`, or the reference `floor`), `--out FILE` (also write the table there).
 
 use std::process::ExitCode;
 
@@ -64,6 +64,8 @@ fn main() -> ExitCode {
     if let Some(only) = only {
         servers.extend(driver::experiment_servers(&dir));
         servers.retain(|s| only.contains(&s.name));
+        // Measured in the order given.
+        servers.sort_by_key(|s| only.iter().position(|name| *name == s.name));
     }
     let results = match driver::block_on(driver::run(&config, &servers)) {
         Ok(results) => results,
