@@ -111,7 +111,8 @@ struct SubState {
 #[cfg(feature = "server")]
 #[derive(Default)]
 struct Direct {
-    /// Writes a frame to the client without waiting; set once the server attaches it.
+    /// Writes a frame to the client without waiting; set once the server attaches it, and `None`
+    /// again while the fan-out task has it out to write without the lock.
     sink: Option<Box<dyn Sink>>,
     /// Set while the fan-out task owns the socket: `publish` wakes it instead of `waker`.
     lane: Option<Waker>,
@@ -120,8 +121,6 @@ struct Direct {
     partial: Option<Bytes>,
     /// When the fan-out task last wrote (keep-alives count from it too).
     sent_at: Option<Instant>,
-    /// The fan-out task is writing (without the lock: it holds the sink and the frames).
-    writing: bool,
 }
 
 struct SubShared(Mutex<SubState>);
@@ -536,7 +535,6 @@ impl DirectHandle {
     pub(crate) fn release(&self, lane: &Waker) -> bool {
         let mut sub = lock(&self.0.0);
         if sub.direct.sink.is_none()
-            || sub.direct.writing
             || !sub.queue.is_empty()
             || sub.dropped > 0
             || sub.disconnected
@@ -559,7 +557,9 @@ impl DirectHandle {
     pub(crate) fn claim(&self, waker: &Waker) -> Poll<Option<Bytes>> {
         let mut sub = lock(&self.0.0);
         sub.direct.lane = None;
-        if sub.direct.writing {
+        // Only a task that released the socket (so a sink was attached) claims it: no sink now
+        // means the fan-out task has it out, writing.
+        if sub.direct.sink.is_none() {
             sub.waker = Some(waker.clone());
             return Poll::Pending;
         }
@@ -575,10 +575,7 @@ impl DirectHandle {
         if sub.closed {
             return Turn::Gone;
         }
-        if sub.direct.lane.is_none()
-            || sub.direct.writing
-            || (sub.queue.is_empty() && sub.dropped == 0)
-        {
+        if sub.direct.lane.is_none() || (sub.queue.is_empty() && sub.dropped == 0) {
             return Turn::Idle;
         }
         if sub.dropped > 0 || sub.disconnected {
@@ -589,7 +586,6 @@ impl DirectHandle {
             return Turn::Idle;
         };
         sub.queue.drain_into(batch);
-        sub.direct.writing = true;
         Turn::Write(sink)
     }
 
@@ -608,7 +604,6 @@ impl DirectHandle {
     ) -> bool {
         let mut guard = lock(&self.0.0);
         let sub = &mut *guard;
-        sub.direct.writing = false;
         if written > 0 || rest.is_some() {
             sub.direct.sent_at = Some(now);
         }
