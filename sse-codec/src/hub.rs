@@ -503,6 +503,25 @@ pub(crate) enum Sent {
 #[derive(Clone)]
 pub(crate) struct DirectHandle(Arc<SubShared>);
 
+/// How a fan-out task's turn ended; see [`DirectHandle::finish`].
+#[cfg(feature = "server")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finished {
+    /// The subscription is gone: forget it.
+    Gone,
+    /// Nothing left for this fan-out task.
+    Done,
+    /// Frames came while the sink was out: another turn is this fan-out task's to take (no other
+    /// one has written them, and another fan-out task's visit meanwhile, finding the sink out,
+    /// left them).
+    Again,
+}
+
+/// Turns one fan-out task takes in a row for a subscriber ([`DirectHandle::deliver`]) before it
+/// leaves frames that keep coming to the subscriber's task.
+#[cfg(feature = "server")]
+pub(crate) const ROUNDS: usize = 2;
+
 /// What the fan-out task may do for a subscription now; see [`DirectHandle::begin`].
 #[cfg(feature = "server")]
 pub(crate) enum Turn {
@@ -592,8 +611,9 @@ impl DirectHandle {
     /// The fan-out task's turn ends: it wrote the first `written` frames of `batch` whole, and
     /// of the next one all but `rest` (framed for the wire), at `now`. The rest of the batch goes
     /// back to the front of the queue (or, if the slow policy dropped newer events meanwhile,
-    /// joins them in the gap); anything left undone goes to the subscriber's task. Returns
-    /// `false` once the subscription is gone (the sink is dropped then).
+    /// joins them in the gap); anything left undone goes to the subscriber's task.
+    /// [`Finished::Again`] when frames were queued meanwhile (fan-out tasks may visit a subscriber
+    /// at the same time; the one that finds the sink out leaves the new frames to this one).
     pub(crate) fn finish(
         &self,
         sink: Box<dyn Sink>,
@@ -601,7 +621,7 @@ impl DirectHandle {
         written: usize,
         rest: Option<Bytes>,
         now: Instant,
-    ) -> bool {
+    ) -> Finished {
         let mut guard = lock(&self.0.0);
         let sub = &mut *guard;
         if written > 0 || rest.is_some() {
@@ -609,7 +629,7 @@ impl DirectHandle {
         }
         if sub.closed {
             batch.clear();
-            return false;
+            return Finished::Gone;
         }
         sub.direct.sink = Some(sink);
         let unsent = written + usize::from(rest.is_some());
@@ -632,16 +652,44 @@ impl DirectHandle {
         // Claimed meanwhile, a full socket, a gap marker or the end: the subscriber's task's turn.
         if !done || sub.direct.lane.is_none() || sub.dropped > 0 || sub.disconnected {
             hand_over(sub);
+            return Finished::Done;
         }
+        if sub.queue.is_empty() {
+            Finished::Done
+        } else {
+            Finished::Again
+        }
+    }
+
+    /// Gives frames that keep coming to the subscriber's task, unless a fan-out task has the sink
+    /// out (its own [`finish`](Self::finish) then sees them).
+    pub(crate) fn hand_back(&self) {
+        let mut sub = lock(&self.0.0);
+        if sub.direct.sink.is_some() && sub.direct.lane.is_some() && !sub.queue.is_empty() {
+            hand_over(&mut sub);
+        }
+    }
+
+    /// A fan-out task's visit: up to [`ROUNDS`] turns of [`begin`](Self::begin), write,
+    /// [`finish`](Self::finish), then [`hand_back`](Self::hand_back) if frames still came.
+    /// Returns `false` once the subscription is gone.
+    pub(crate) fn deliver(&self, scratch: &mut [u8], batch: &mut Vec<Bytes>, now: Instant) -> bool {
+        for _ in 0..ROUNDS {
+            match self.turn(scratch, batch, now) {
+                Finished::Gone => return false,
+                Finished::Done => return true,
+                Finished::Again => {}
+            }
+        }
+        self.hand_back();
         true
     }
 
-    /// One whole turn of the fan-out task: [`begin`](Self::begin), write, [`finish`](Self::finish).
-    /// Returns `false` once the subscription is gone.
-    pub(crate) fn deliver(&self, scratch: &mut [u8], batch: &mut Vec<Bytes>, now: Instant) -> bool {
+    /// One turn: [`begin`](Self::begin), write, [`finish`](Self::finish).
+    fn turn(&self, scratch: &mut [u8], batch: &mut Vec<Bytes>, now: Instant) -> Finished {
         let mut sink = match self.begin(batch) {
-            Turn::Gone => return false,
-            Turn::Idle => return true,
+            Turn::Gone => return Finished::Gone,
+            Turn::Idle => return Finished::Done,
             Turn::Write(sink) => sink,
         };
         let mut written = 0;
@@ -678,6 +726,7 @@ fn hand_over(sub: &mut SubState) {
 mod direct_tests {
     use super::*;
     use alloc::{format, vec};
+    use core::sync::atomic::{AtomicBool, Ordering};
     use proptest::prelude::*;
     use std::sync::Mutex as StdMutex;
 
@@ -717,10 +766,11 @@ mod direct_tests {
     #[derive(Debug, Clone)]
     enum Op {
         Publish,
-        /// The lane takes the frames and writes them (its turn stays open).
-        LaneWrite,
-        /// The lane records what it wrote.
-        LaneFinish,
+        /// Lane 0 or 1 visits: takes the frames and writes them (its turn stays open).
+        LaneWrite(usize),
+        /// Lane 0 or 1 records what it wrote.
+        LaneFinish(usize),
+        /// The subscriber's task is polled (woken or not: spurious polls are allowed).
         Task,
         DisconnectAll,
     }
@@ -728,11 +778,69 @@ mod direct_tests {
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             6 => Just(Op::Publish),
-            3 => Just(Op::LaneWrite),
-            3 => Just(Op::LaneFinish),
+            3 => (0..LANES).prop_map(Op::LaneWrite),
+            3 => (0..LANES).prop_map(Op::LaneFinish),
             4 => Just(Op::Task),
             1 => Just(Op::DisconnectAll),
         ]
+    }
+
+    /// Fan-out tasks that may visit the subscriber at the same time.
+    const LANES: usize = 2;
+
+    /// A lane as `fanout` runs it: at most one open turn, and the turns `finish` asks it to take
+    /// again (up to `ROUNDS` in a visit, then `hand_back`).
+    #[derive(Default)]
+    struct LaneModel {
+        open: Option<Open>,
+        /// A turn in progress (open, or owed because `finish` said `Again`).
+        busy: bool,
+        rounds: usize,
+    }
+
+    impl LaneModel {
+        /// Begins a visit (or the turn `finish` asked for) and writes.
+        fn write(&mut self, handle: &DirectHandle) {
+            if self.open.is_some() {
+                return;
+            }
+            if !self.busy {
+                self.rounds = 0;
+            }
+            self.open = lane_write(handle);
+            self.busy = self.open.is_some();
+        }
+
+        fn finish(&mut self, handle: &DirectHandle) {
+            let Some(mut open) = self.open.take() else {
+                return;
+            };
+            let finished = handle.finish(
+                open.sink,
+                &mut open.batch,
+                open.written,
+                open.rest,
+                Instant::now(),
+            );
+            self.rounds += 1;
+            self.busy = false;
+            if finished == Finished::Again {
+                if self.rounds < ROUNDS {
+                    self.busy = true;
+                } else {
+                    handle.hand_back();
+                }
+            }
+        }
+    }
+
+    /// Whether the subscriber's task was woken.
+    struct Flag(AtomicBool);
+
+    impl std::task::Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
     }
 
     /// A lane turn between its writes and `finish`.
@@ -768,18 +876,6 @@ mod direct_tests {
         })
     }
 
-    fn lane_finish(handle: &DirectHandle, open: Option<Open>) {
-        if let Some(mut open) = open {
-            handle.finish(
-                open.sink,
-                &mut open.batch,
-                open.written,
-                open.rest,
-                Instant::now(),
-            );
-        }
-    }
-
     /// The server's stream loop, one wake-up: claim, write what is pending, take frames until the
     /// subscription is `Pending` (then release) or the wire takes nothing.
     struct Task {
@@ -791,11 +887,11 @@ mod direct_tests {
     }
 
     impl Task {
-        fn wake_up(&mut self, wire: &Wire, lane: &Waker) {
+        fn wake_up(&mut self, wire: &Wire, lane: &Waker, waker: &Waker) {
             if self.ended {
                 return;
             }
-            let mut cx = Context::from_waker(Waker::noop());
+            let mut cx = Context::from_waker(waker);
             if self.released {
                 match self.handle.claim(cx.waker()) {
                     // The lane is writing: nothing of ours may go out.
@@ -878,6 +974,103 @@ mod direct_tests {
         Ok(())
     }
 
+    /// Runs `ops` against one subscriber whose wire takes `script` bytes per write in turn, then
+    /// lets only what is owed run, and checks what reached the wire.
+    fn run(
+        ops: Vec<Op>,
+        script: Vec<usize>,
+        backlog: usize,
+        disconnect: bool,
+    ) -> Result<(), String> {
+        let hub = Hub::new(HubConfig {
+            backlog,
+            slow: if disconnect {
+                SlowPolicy::Disconnect
+            } else {
+                SlowPolicy::DropOldest
+            },
+            ..HubConfig::default()
+        });
+        let wire = Wire(Arc::new(StdMutex::new(WireState {
+            out: Vec::new(),
+            script,
+            at: 0,
+        })));
+        let sub = hub.subscribe(None);
+        let handle = sub.direct_handle();
+        handle.attach(Box::new(wire.clone()));
+        let mut task = Task {
+            sub,
+            handle,
+            released: false,
+            pending: None,
+            ended: false,
+        };
+        // The lanes' waker (the test runs the lanes itself: a publish to a released
+        // subscriber owes a visit) and the task's, which records wake-ups.
+        let lane = Waker::noop().clone();
+        let woken = Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(woken.clone());
+        let mut lanes: [LaneModel; LANES] = Default::default();
+        // A visit that begins after the last publish is owed.
+        let mut visit_owed = false;
+        let mut published = 0u64;
+        let mut disconnected_all = false;
+        task.wake_up(&wire, &lane, &waker);
+        for op in ops {
+            match op {
+                Op::Publish => {
+                    published += 1;
+                    hub.publish(&Event::new(format!("event {published}")));
+                    visit_owed = true;
+                }
+                Op::LaneWrite(k) => {
+                    // A fresh visit (not a turn `finish` asked for) is the one owed.
+                    if lanes[k].open.is_none() && !lanes[k].busy {
+                        visit_owed = false;
+                    }
+                    lanes[k].write(&task.handle);
+                }
+                Op::LaneFinish(k) => lanes[k].finish(&task.handle),
+                Op::Task => task.wake_up(&wire, &lane, &waker),
+                Op::DisconnectAll => {
+                    disconnected_all = true;
+                    hub.disconnect_all();
+                }
+            }
+        }
+        // The client reads everything now. From here on only what is owed runs: turns the
+        // lanes owe, one visit after the last publish, the task when it was woken. Every
+        // frame must still arrive (none is left for a publish that never comes).
+        wire.0.lock().unwrap().script = vec![usize::MAX];
+        for _ in 0..64 {
+            let mut moved = false;
+            for lane in &mut lanes {
+                moved |= lane.open.is_some();
+                lane.finish(&task.handle);
+            }
+            for lane in &mut lanes {
+                if lane.busy || visit_owed {
+                    visit_owed = false;
+                    lane.write(&task.handle);
+                    lane.finish(&task.handle);
+                    moved = true;
+                }
+            }
+            // The task was woken, or waits for room on the wire, which the client now makes.
+            if woken.0.swap(false, Ordering::SeqCst) || task.pending.is_some() {
+                task.wake_up(&wire, &lane, &waker);
+                moved = true;
+            }
+            if !moved {
+                break;
+            }
+        }
+        let out = wire.0.lock().unwrap().out.clone();
+        let may_end = (disconnect || disconnected_all) && task.ended;
+        check(&out, published, disconnect, may_end)
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -888,49 +1081,38 @@ mod direct_tests {
             backlog in 1usize..8,
             disconnect in any::<bool>(),
         ) {
-            let hub = Hub::new(HubConfig {
-                backlog,
-                slow: if disconnect { SlowPolicy::Disconnect } else { SlowPolicy::DropOldest },
-                ..HubConfig::default()
-            });
-            let wire = Wire(Arc::new(StdMutex::new(WireState { out: Vec::new(), script, at: 0 })));
-            let sub = hub.subscribe(None);
-            let handle = sub.direct_handle();
-            handle.attach(Box::new(wire.clone()));
-            let mut task = Task { sub, handle, released: false, pending: None, ended: false };
-            // A lane's waker: the test runs the lane itself.
-            let lane = Waker::noop().clone();
-            let mut published = 0u64;
-            let mut open: Option<Option<Open>> = None;
-            let mut disconnected_all = false;
-            for op in ops {
-                match op {
-                    Op::Publish => {
-                        published += 1;
-                        hub.publish(&Event::new(format!("event {published}")));
-                    }
-                    Op::LaneWrite if open.is_none() => open = Some(lane_write(&task.handle)),
-                    Op::LaneWrite => {}
-                    Op::LaneFinish => lane_finish(&task.handle, open.take().flatten()),
-                    Op::Task => task.wake_up(&wire, &lane),
-                    Op::DisconnectAll => {
-                        disconnected_all = true;
-                        hub.disconnect_all();
-                    }
-                }
-            }
-            lane_finish(&task.handle, open.take().flatten());
-            // The client reads everything now: the wire takes all, until nothing moves.
-            wire.0.lock().unwrap().script = vec![usize::MAX];
-            for _ in 0..4 {
-                lane_finish(&task.handle, lane_write(&task.handle));
-                task.wake_up(&wire, &lane);
-            }
-            let out = wire.0.lock().unwrap().out.clone();
-            let may_end = (disconnect || disconnected_all) && task.ended;
-            if let Err(message) = check(&out, published, disconnect, may_end) {
+            if let Err(message) = run(ops, script, backlog, disconnect) {
                 return Err(TestCaseError::fail(message));
             }
         }
+    }
+
+    /// Lane 1 visits while lane 0 writes: it finds the sink out and leaves the frame published
+    /// meanwhile to lane 0, whose `finish` must take another turn for it (no further publish
+    /// comes to trigger one).
+    #[test]
+    fn a_frame_published_during_another_lanes_write_is_not_stranded() {
+        use Op::*;
+        let ops = vec![Publish, LaneWrite(0), Publish, LaneWrite(1), LaneFinish(0)];
+        assert_eq!(run(ops, vec![1000], 4, false), Ok(()));
+    }
+
+    /// Frames keep coming while lane 0 writes: after `ROUNDS` turns it hands them to the
+    /// subscriber's task, which must be woken for them.
+    #[test]
+    fn frames_that_keep_coming_go_to_the_subscribers_task() {
+        use Op::*;
+        assert_eq!(ROUNDS, 2);
+        let ops = vec![
+            Publish,
+            LaneWrite(0),
+            Publish,
+            LaneFinish(0),
+            LaneWrite(0),
+            Publish,
+            LaneWrite(1),
+            LaneFinish(0),
+        ];
+        assert_eq!(run(ops, vec![1000], 4, false), Ok(()));
     }
 }
