@@ -564,48 +564,174 @@ pub fn markdown(config: &Config, results: &[ServerResult]) -> String {
             r.load.client_cpu_us as f64 / r.load.delivered.max(1) as f64,
         );
     }
-    let peers: Vec<&ServerResult> = results.iter().filter(|r| !r.spec.ours).collect();
-    if peers.is_empty() || results.iter().all(|r| !r.spec.ours) {
+    let Some(best) = Best::of(results) else {
         return out;
-    }
-    let best = |f: &dyn Fn(&ServerResult) -> f64| -> (f64, String) {
-        peers
-            .iter()
-            .map(|r| (f(r), r.spec.name.clone()))
-            .min_by(|a, b| a.0.total_cmp(&b.0))
-            .unwrap_or((f64::NAN, String::new()))
     };
-    let mem = |r: &ServerResult| r.idle.per_stream_kib();
-    let cpu = |r: &ServerResult| r.load.cpu_per_event_us();
-    let p99 = |r: &ServerResult| r.load.p99_ms;
-    let (best_mem, mem_name) = best(&mem);
-    let (best_cpu, cpu_name) = best(&cpu);
-    let (best_p99, p99_name) = best(&p99);
     let _ = writeln!(
         out,
-        "\nRatios to the best peer (memory: {mem_name}, CPU: {cpu_name}, p99: {p99_name}); \
-         targets memory ≤ 0.7×, CPU ≤ 0.85×, p99 ≤ 0.8×, no fd growth:\n"
+        "\nRatios to the best peer (memory: {}, CPU: {}, p99: {}); \
+         targets memory ≤ 0.7×, CPU ≤ 0.85×, p99 ≤ 0.8×, no fd growth:\n",
+        best.mem.1, best.cpu.1, best.p99.1
     );
     out.push_str(
         "| server | memory / idle stream | CPU / event | p99 | fd growth |\n|---|---:|---:|---:|---:|\n",
     );
-    let verdict = |ratio: f64, target: f64| if ratio <= target { "✅" } else { "❌" };
-    for r in results.iter().filter(|r| r.spec.ours) {
-        let (m, c, p) = (mem(r) / best_mem, cpu(r) / best_cpu, p99(r) / best_p99);
+    for ratios in best.ratios(results) {
         let _ = writeln!(
             out,
-            "| {} | {m:.2}× {} | {c:.2}× {} | {p:.2}× {} | {} {} |",
-            r.spec.name,
-            verdict(m, 0.7),
-            verdict(c, 0.85),
-            verdict(p, 0.8),
-            r.cycles.fd_growth(),
-            if r.cycles.fd_growth() <= 0 {
-                "✅"
-            } else {
-                "❌"
-            },
+            "| {} | {:.2}× {} | {:.2}× {} | {:.2}× {} | {} {} |",
+            ratios.name,
+            ratios.mem,
+            verdict(ratios.mem <= MEM_TARGET),
+            ratios.cpu,
+            verdict(ratios.cpu <= CPU_TARGET),
+            ratios.p99,
+            verdict(ratios.p99 <= P99_TARGET),
+            ratios.fd_growth,
+            verdict(ratios.fd_growth <= 0),
         );
     }
     out
+}
+
+/// The targets, as ratios to the best peer.
+const MEM_TARGET: f64 = 0.7;
+const CPU_TARGET: f64 = 0.85;
+const P99_TARGET: f64 = 0.8;
+
+fn verdict(met: bool) -> &'static str {
+    if met { "✅" } else { "❌" }
+}
+
+fn mem(r: &ServerResult) -> f64 {
+    r.idle.per_stream_kib()
+}
+
+fn cpu(r: &ServerResult) -> f64 {
+    r.load.cpu_per_event_us()
+}
+
+fn p99(r: &ServerResult) -> f64 {
+    r.load.p99_ms
+}
+
+/// The best peer of a run for each measure: its value and name.
+struct Best {
+    mem: (f64, String),
+    cpu: (f64, String),
+    p99: (f64, String),
+}
+
+/// One of our servers against the best peers of its run.
+struct Ratios {
+    name: String,
+    mem: f64,
+    cpu: f64,
+    p99: f64,
+    fd_growth: i64,
+}
+
+impl Best {
+    /// `None` unless the run has peers and servers of ours.
+    fn of(results: &[ServerResult]) -> Option<Best> {
+        let peers: Vec<&ServerResult> = results.iter().filter(|r| !r.spec.ours).collect();
+        if peers.is_empty() || !results.iter().any(|r| r.spec.ours) {
+            return None;
+        }
+        let best = |f: fn(&ServerResult) -> f64| -> (f64, String) {
+            peers
+                .iter()
+                .map(|r| (f(r), r.spec.name.clone()))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .unwrap_or((f64::NAN, String::new()))
+        };
+        Some(Best {
+            mem: best(mem),
+            cpu: best(cpu),
+            p99: best(p99),
+        })
+    }
+
+    fn ratios(&self, results: &[ServerResult]) -> Vec<Ratios> {
+        results
+            .iter()
+            .filter(|r| r.spec.ours)
+            .map(|r| Ratios {
+                name: r.spec.name.clone(),
+                mem: mem(r) / self.mem.0,
+                cpu: cpu(r) / self.cpu.0,
+                p99: p99(r) / self.p99.0,
+                fd_growth: r.cycles.fd_growth(),
+            })
+            .collect()
+    }
+}
+
+/// Several rounds of one run (`--rounds`): each round's table, then each of our servers' ratios
+/// round by round and their median, which the verdict goes by.
+pub fn markdown_rounds(config: &Config, rounds: &[Vec<ServerResult>]) -> String {
+    let mut out = String::new();
+    for (i, results) in rounds.iter().enumerate() {
+        let order: Vec<&str> = results.iter().map(|r| r.spec.name.as_str()).collect();
+        let _ = writeln!(out, "### Round {} ({})\n", i + 1, order.join(", "));
+        out.push_str(&markdown(config, results));
+        out.push('\n');
+    }
+    let per_round: Vec<Vec<Ratios>> = rounds
+        .iter()
+        .filter_map(|results| Best::of(results).map(|best| best.ratios(results)))
+        .collect();
+    let Some(first) = per_round.first() else {
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "### Across the {} rounds\n\nEach round's ratios to that round's best peer, then the median \
+         (the verdict); fd growth is the largest of the rounds.\n",
+        per_round.len()
+    );
+    out.push_str(
+        "| server | memory / idle stream | CPU / event | p99 | fd growth |\n|---|---|---|---|---:|\n",
+    );
+    for (at, ours) in first.iter().enumerate() {
+        let of = |f: fn(&Ratios) -> f64| -> (String, f64) {
+            let mut values: Vec<f64> = per_round.iter().filter_map(|r| r.get(at)).map(f).collect();
+            let list = values
+                .iter()
+                .map(|v| format!("{v:.2}"))
+                .collect::<Vec<_>>()
+                .join(" / ");
+            values.sort_by(f64::total_cmp);
+            (list, median(&values))
+        };
+        let (mem_list, mem_median) = of(|r| r.mem);
+        let (cpu_list, cpu_median) = of(|r| r.cpu);
+        let (p99_list, p99_median) = of(|r| r.p99);
+        let fd_growth = per_round
+            .iter()
+            .filter_map(|r| r.get(at))
+            .map(|r| r.fd_growth)
+            .max()
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "| {} | {mem_list} → **{mem_median:.2}×** {} | {cpu_list} → **{cpu_median:.2}×** {} \
+             | {p99_list} → **{p99_median:.2}×** {} | {fd_growth} {} |",
+            ours.name,
+            verdict(mem_median <= MEM_TARGET),
+            verdict(cpu_median <= CPU_TARGET),
+            verdict(p99_median <= P99_TARGET),
+            verdict(fd_growth <= 0),
+        );
+    }
+    out
+}
+
+/// The median of sorted `values` (NaN if there are none).
+fn median(values: &[f64]) -> f64 {
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }

@@ -5,7 +5,10 @@
 //! markdown table. Flags: `--smoke` (200 streams, 2 s), `--idle N`, `--streams N`, `--rate R`,
 //! `--secs S`, `--cycles N`, `--concurrency N`, `--servers a,b` (measured in that order; names
 //! from the table, the `load-server-lean` experiments `lean-auto`, `futuresio-auto`, `lean-h1`,
-//! `futuresio-h1`, or the reference `floor`), `--out FILE` (also write the table there).
+//! `futuresio-h1`, or the reference `floor`), `--rounds N` (measure them all N times, the order
+//! reversed every other round, and judge each target by the median of the rounds' ratios: the
+//! machine drifts over a run, and a server measured once, at one end of it, carries that drift),
+//! `--out FILE` (also write the table there).
 
 use std::process::ExitCode;
 
@@ -16,6 +19,7 @@ fn main() -> ExitCode {
     let mut config = Config::full();
     let mut only: Option<Vec<String>> = None;
     let mut out: Option<String> = None;
+    let mut rounds: usize = 1;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--smoke" {
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
             "--secs" => value.parse().map(|v| config.secs = v).is_ok(),
             "--cycles" => value.parse().map(|v| config.cycles = v).is_ok(),
             "--concurrency" => value.parse().map(|v| config.concurrency = v).is_ok(),
+            "--rounds" => value.parse().map(|v: usize| rounds = v.max(1)).is_ok(),
             "--servers" => {
                 only = Some(value.split(',').map(str::to_owned).collect());
                 true
@@ -67,14 +72,26 @@ fn main() -> ExitCode {
         // Measured in the order given.
         servers.sort_by_key(|s| only.iter().position(|name| *name == s.name));
     }
-    let results = match driver::block_on(driver::run(&config, &servers)) {
-        Ok(results) => results,
-        Err(e) => {
-            eprintln!("loadtest: {e}");
-            return ExitCode::FAILURE;
+    let mut all = Vec::new();
+    for round in 0..rounds {
+        if round % 2 == 1 {
+            servers.reverse();
         }
+        match driver::block_on(driver::run(&config, &servers)) {
+            Ok(results) => all.push(results),
+            Err(e) => {
+                eprintln!("loadtest: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        if round % 2 == 1 {
+            servers.reverse();
+        }
+    }
+    let table = match all.as_slice() {
+        [results] => driver::markdown(&config, results),
+        _ => driver::markdown_rounds(&config, &all),
     };
-    let table = driver::markdown(&config, &results);
     println!("{table}");
     if let Some(path) = out {
         if let Err(e) = std::fs::write(&path, &table) {
