@@ -684,6 +684,13 @@ pub fn markdown_rounds(config: &Config, rounds: &[Vec<ServerResult>]) -> String 
     let Some(first) = per_round.first() else {
         return out;
     };
+    // Rounds run in different orders: a server's ratios are found by name.
+    let of_server = |name: &str| -> Vec<&Ratios> {
+        per_round
+            .iter()
+            .filter_map(|round| round.iter().find(|r| r.name == name))
+            .collect()
+    };
     let _ = writeln!(
         out,
         "### Across the {} rounds\n\nEach round's ratios to that round's best peer, then the median \
@@ -693,9 +700,10 @@ pub fn markdown_rounds(config: &Config, rounds: &[Vec<ServerResult>]) -> String 
     out.push_str(
         "| server | memory / idle stream | CPU / event | p99 | fd growth |\n|---|---|---|---|---:|\n",
     );
-    for (at, ours) in first.iter().enumerate() {
+    for ours in first {
+        let rounds = of_server(&ours.name);
         let of = |f: fn(&Ratios) -> f64| -> (String, f64) {
-            let mut values: Vec<f64> = per_round.iter().filter_map(|r| r.get(at)).map(f).collect();
+            let mut values: Vec<f64> = rounds.iter().map(|r| f(r)).collect();
             let list = values
                 .iter()
                 .map(|v| format!("{v:.2}"))
@@ -707,12 +715,7 @@ pub fn markdown_rounds(config: &Config, rounds: &[Vec<ServerResult>]) -> String 
         let (mem_list, mem_median) = of(|r| r.mem);
         let (cpu_list, cpu_median) = of(|r| r.cpu);
         let (p99_list, p99_median) = of(|r| r.p99);
-        let fd_growth = per_round
-            .iter()
-            .filter_map(|r| r.get(at))
-            .map(|r| r.fd_growth)
-            .max()
-            .unwrap_or(0);
+        let fd_growth = rounds.iter().map(|r| r.fd_growth).max().unwrap_or(0);
         let _ = writeln!(
             out,
             "| {} | {mem_list} → **{mem_median:.2}×** {} | {cpu_list} → **{cpu_median:.2}×** {} \
