@@ -260,8 +260,10 @@ impl Future for LaneTask {
                     served += n;
                     continue;
                 }
-                // A pass is beginning: back in a moment.
-                None => break,
+                // A pass is beginning: the lane that begins it wakes every lane after (this
+                // one's waker is registered above). Waking itself here instead would spin, and
+                // take the CPU from the lane whose share the pass waits for.
+                None => return Poll::Pending,
             }
             // Every share is taken: another pass if a publish came since this one began.
             if !pool.woken.swap(false, Ordering::SeqCst) {
