@@ -543,6 +543,12 @@ impl Subscription {
 
 #[cfg(feature = "server")]
 impl DirectHandle {
+    /// Identifies the subscription: equal for handles of one subscription, distinct between live
+    /// ones.
+    pub(crate) fn key(&self) -> usize {
+        Arc::as_ptr(&self.0).addr()
+    }
+
     /// Gives the subscription the client's socket, for a fan-out task to write to.
     pub(crate) fn attach(&self, sink: Box<dyn Sink>) {
         lock(&self.0.0).direct.sink = Some(sink);

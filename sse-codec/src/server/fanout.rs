@@ -11,15 +11,22 @@
 //!
 //! One lane per core, each a task on the server's runtime, spawned when the first subscription
 //! joins and ended when the server's last connection has closed. The lanes share one list of
-//! subscriptions and take a pass over it in shares of `SHARE` from a common cursor, so a lane
-//! whose thread shares its core with another process does not hold back a fixed part of the
-//! subscribers: the other lanes take more shares. (With a fixed half per lane, the load
+//! subscriptions and take a pass over it in shares of `SHARE`, the next share to whichever lane
+//! asks, so a lane whose thread shares its core with another process does not hold back a fixed
+//! part of the subscribers: the other lanes take more shares. (With a fixed half per lane, the load
 //! benchmark's per-subscriber latencies showed the two halves of a broadcast arriving 1.5–1.9×
 //! apart in the bursts examined.)
 //!
 //! Two lanes may visit one subscriber at once when a pass begins while a share of the previous
 //! one is still being written: the one that finds the socket out leaves the new frames to the
 //! lane writing, whose [`DirectHandle::deliver`] takes another turn for them.
+//!
+//! No lock is held across a write: a lane takes its share (the list's `Arc` and a range of it)
+//! under the pass's lock and writes without it, and a pass that must add or drop subscriptions
+//! copies the list if a lane is still writing a share of the old one. So a lane whose thread is
+//! descheduled in the middle of a share holds back only the rest of that share. (When the list
+//! was read-locked across a share's writes, a pass with a subscription to add waited for the
+//! slowest share, and with it every subscriber's next event.)
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -29,7 +36,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::task::{Context, Poll, Waker};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard};
 use std::task::Wake;
 use std::time::Instant;
 
@@ -63,8 +70,10 @@ impl Lanes {
     pub(super) fn new(count: usize, start: impl FnOnce(Vec<LaneTask>) + Send + 'static) -> Lanes {
         let count = count.max(1);
         let pool = Arc::new(Pool {
-            subs: RwLock::new(Vec::new()),
-            cursor: AtomicUsize::new(0),
+            pass: Mutex::new(Pass {
+                subs: Arc::new(Vec::new()),
+                next: 0,
+            }),
             joining: Mutex::new(Vec::new()),
             gone: Mutex::new(Vec::new()),
             members: AtomicUsize::new(0),
@@ -115,17 +124,14 @@ impl Drop for Lanes {
 
 /// What the lanes of a server share.
 struct Pool {
-    /// The subscriptions. Read-locked by a lane while it serves a share, write-locked (when
-    /// subscriptions joined or left) as a pass begins.
-    subs: RwLock<Vec<DirectHandle>>,
-    /// The first subscription of the pass in progress that no lane has taken yet; at or past the
-    /// end when every share is taken.
-    cursor: AtomicUsize,
+    /// The pass in progress. Locked only to take a share or to begin a pass, never across a
+    /// write.
+    pass: Mutex<Pass>,
     /// Subscriptions joined since the last pass began.
     joining: Mutex<Vec<DirectHandle>>,
-    /// Where in `subs` the passes found subscriptions gone (removed as a pass begins).
-    gone: Mutex<Vec<usize>>,
-    /// Subscriptions in the list or joining, gone ones included until they are removed.
+    /// Subscriptions the passes found gone (dropped from the list as a pass begins).
+    gone: Mutex<Vec<DirectHandle>>,
+    /// Subscriptions in the list or joining, gone ones included until they are dropped.
     members: AtomicUsize,
     /// Set by a wake; cleared by the lane that begins the next pass.
     woken: AtomicBool,
@@ -133,6 +139,16 @@ struct Pool {
     closed: AtomicBool,
     /// Each lane task's waker.
     tasks: Mutex<Vec<Option<Waker>>>,
+}
+
+/// A pass over the subscriptions.
+struct Pass {
+    /// The subscriptions. Shared with the lanes writing a share of it; copied on change if any
+    /// still is.
+    subs: Arc<Vec<DirectHandle>>,
+    /// The first subscription no lane has taken yet; the list's length when every share is
+    /// taken.
+    next: usize,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -152,54 +168,53 @@ impl Pool {
         }
     }
 
-    /// Serves the next share of the pass in progress. `Some(n)`: served `n` (0 when every share
-    /// is taken); `None` when a pass is beginning (the list is locked).
-    fn serve_share(
-        &self,
-        scratch: &mut [u8],
-        batch: &mut Vec<Bytes>,
-        now: Instant,
-    ) -> Option<usize> {
-        let subs = self.subs.try_read().ok()?;
-        let len = subs.len();
-        if self.cursor.load(Ordering::SeqCst) >= len {
-            return Some(0);
-        }
-        let at = self.cursor.fetch_add(SHARE, Ordering::SeqCst);
-        if at >= len {
-            return Some(0);
-        }
-        let end = (at + SHARE).min(len);
-        for (i, sub) in subs[at..end].iter().enumerate() {
+    /// Serves the next share of the pass in progress; returns how many subscriptions it had (0
+    /// when every share is taken).
+    fn serve_share(&self, scratch: &mut [u8], batch: &mut Vec<Bytes>, now: Instant) -> usize {
+        let (subs, share) = {
+            let mut pass = lock(&self.pass);
+            let at = pass.next;
+            let end = (at + SHARE).min(pass.subs.len());
+            if at >= end {
+                return 0;
+            }
+            pass.next = end;
+            (Arc::clone(&pass.subs), at..end)
+        };
+        let served = share.len();
+        for sub in &subs[share] {
             if !sub.deliver(scratch, batch, now) {
-                lock(&self.gone).push(at + i);
+                lock(&self.gone).push(sub.clone());
             }
         }
-        Some(end - at)
+        served
     }
 
     /// Begins a pass: takes in the subscriptions that joined, drops those found gone, and sets
-    /// the cursor to the start.
+    /// the pass to its start.
     fn begin_pass(&self) {
-        let changed = !lock(&self.joining).is_empty() || !lock(&self.gone).is_empty();
-        if changed {
-            let mut subs = self
-                .subs
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            // No lane is serving now: the places recorded are places in this list.
-            let mut gone = core::mem::take(&mut *lock(&self.gone));
-            gone.sort_unstable();
-            gone.dedup();
-            for &at in gone.iter().rev() {
-                if at < subs.len() {
-                    subs.swap_remove(at);
-                    self.members.fetch_sub(1, Ordering::SeqCst);
-                }
-            }
-            subs.append(&mut lock(&self.joining));
+        let mut joining = core::mem::take(&mut *lock(&self.joining));
+        let mut gone = core::mem::take(&mut *lock(&self.gone));
+        gone.sort_unstable_by_key(DirectHandle::key);
+        let mut pass = lock(&self.pass);
+        if !joining.is_empty() || !gone.is_empty() {
+            // In place unless a lane is still writing a share of the old list.
+            let subs = Arc::make_mut(&mut pass.subs);
+            let before = subs.len();
+            // A subscription may have been found gone twice (by two lanes in overlapping passes,
+            // or again after it was dropped): each is dropped once, and counted as dropped.
+            subs.retain(|sub| {
+                gone.binary_search_by_key(&sub.key(), DirectHandle::key)
+                    .is_err()
+            });
+            self.members
+                .fetch_sub(before - subs.len(), Ordering::SeqCst);
+            subs.append(&mut joining);
         }
-        self.cursor.store(0, Ordering::SeqCst);
+        pass.next = 0;
+        // The pass's lock is released before the last handles of gone subscriptions (and their
+        // sockets) are dropped.
+        drop(pass);
     }
 }
 
@@ -242,11 +257,10 @@ impl Future for LaneTask {
             }
         }
         if pool.closed.load(Ordering::SeqCst) {
-            pool.subs
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .clear();
+            let subs = core::mem::take(&mut lock(&pool.pass).subs);
+            drop(subs);
             lock(&pool.joining).clear();
+            lock(&pool.gone).clear();
             return Poll::Ready(());
         }
         // A wake that comes after the waker is stored is seen below or wakes the task again: at
@@ -254,16 +268,10 @@ impl Future for LaneTask {
         let now = Instant::now();
         let mut served = 0;
         while served < BUDGET {
-            match pool.serve_share(&mut this.scratch, &mut this.batch, now) {
-                Some(0) => {}
-                Some(n) => {
-                    served += n;
-                    continue;
-                }
-                // A pass is beginning: the lane that begins it wakes every lane after (this
-                // one's waker is registered above). Waking itself here instead would spin, and
-                // take the CPU from the lane whose share the pass waits for.
-                None => return Poll::Pending,
+            let n = pool.serve_share(&mut this.scratch, &mut this.batch, now);
+            if n > 0 {
+                served += n;
+                continue;
             }
             // Every share is taken: another pass if a publish came since this one began.
             if !pool.woken.swap(false, Ordering::SeqCst) {
@@ -373,7 +381,7 @@ mod tests {
             prop_assert_or(got == want, || format!("subscriber {i} got {got:?}"))?;
         }
         let live = subscribers.iter().filter(|s| s.sub.is_some()).count();
-        let listed = lanes.pool.subs.read().unwrap().len();
+        let listed = lock(&lanes.pool.pass).subs.len();
         prop_assert_or(listed == live, || format!("{listed} listed, {live} live"))?;
         prop_assert_or(lanes.pool.members.load(Ordering::SeqCst) == live, || {
             "members counted wrong".into()
@@ -406,6 +414,205 @@ mod tests {
             if let Err(message) = run(ops, count) {
                 return Err(TestCaseError::fail(message));
             }
+        }
+    }
+
+    /// The lanes on threads of their own, as on a multi-threaded runtime.
+    mod threaded {
+        use super::*;
+        use std::sync::mpsc::{self, Receiver, Sender};
+        use std::thread::{self, JoinHandle, Thread};
+        use std::time::Duration;
+
+        /// How long a step may take before the test calls it stuck.
+        const STUCK: Duration = Duration::from_secs(10);
+
+        /// A lane thread's waker: sets its flag and unparks it.
+        struct Flag(AtomicBool, Thread);
+
+        impl Wake for Flag {
+            fn wake(self: Arc<Self>) {
+                self.wake_by_ref();
+            }
+
+            fn wake_by_ref(self: &Arc<Self>) {
+                self.0.store(true, Ordering::SeqCst);
+                self.1.unpark();
+            }
+        }
+
+        /// Runs each lane on a thread of its own, polling it when woken; stops and joins them
+        /// when dropped (a failed assertion included).
+        struct LaneThreads {
+            stop: Arc<AtomicBool>,
+            threads: Vec<JoinHandle<()>>,
+        }
+
+        impl LaneThreads {
+            fn start(tasks: Vec<LaneTask>) -> LaneThreads {
+                let stop = Arc::new(AtomicBool::new(false));
+                let threads = tasks
+                    .into_iter()
+                    .map(|mut task| {
+                        let stop = stop.clone();
+                        thread::spawn(move || {
+                            let flag = Arc::new(Flag(AtomicBool::new(true), thread::current()));
+                            let waker = Waker::from(flag.clone());
+                            let mut cx = Context::from_waker(&waker);
+                            while !stop.load(Ordering::SeqCst) {
+                                if !flag.0.swap(false, Ordering::SeqCst) {
+                                    thread::park_timeout(Duration::from_millis(1));
+                                } else if Pin::new(&mut task).poll(&mut cx).is_ready() {
+                                    return;
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                LaneThreads { stop, threads }
+            }
+        }
+
+        impl Drop for LaneThreads {
+            fn drop(&mut self) {
+                self.stop.store(true, Ordering::SeqCst);
+                for thread in self.threads.drain(..) {
+                    thread.thread().unpark();
+                    let _ = thread.join();
+                }
+            }
+        }
+
+        /// A socket whose write, once armed, says so and then blocks until the test lets it go
+        /// (or is gone): a lane's thread descheduled in the middle of a share.
+        struct Stall {
+            got: Arc<Mutex<Vec<Bytes>>>,
+            armed: Arc<AtomicBool>,
+            entered: Sender<()>,
+            go: Receiver<()>,
+        }
+
+        impl Sink for Stall {
+            fn send(&mut self, frame: &Bytes, _scratch: &mut [u8]) -> Sent {
+                if self.armed.swap(false, Ordering::SeqCst) {
+                    let _ = self.entered.send(());
+                    let _ = self.go.recv();
+                }
+                lock(&self.got).push(frame.clone());
+                Sent::All
+            }
+        }
+
+        /// Waits until every one of `gots` holds `n` frames; `false` if that takes `STUCK`.
+        fn wait_for(gots: &[Arc<Mutex<Vec<Bytes>>>], n: usize) -> bool {
+            let start = Instant::now();
+            while gots.iter().any(|got| lock(got).len() < n) {
+                if start.elapsed() > STUCK {
+                    return false;
+                }
+                thread::sleep(Duration::from_micros(200));
+            }
+            true
+        }
+
+        /// One subscriber's write stalls in the middle of a share while a stream joins and
+        /// another leaves: the next event still reaches every other subscriber, and the stalled
+        /// one gets everything once its write goes on.
+        #[test]
+        fn a_stalled_write_holds_back_only_its_share_when_streams_come_and_go() {
+            let started: Arc<Mutex<Vec<LaneTask>>> = Arc::default();
+            let lanes = Lanes::new(2, {
+                let started = started.clone();
+                move |tasks| lock(&started).extend(tasks)
+            });
+            let hub = Hub::default();
+            let armed = Arc::new(AtomicBool::new(false));
+            let (entered_tx, entered) = mpsc::channel();
+            let (go, go_rx) = mpsc::channel();
+            let mut stall = Some(Stall {
+                got: Arc::default(),
+                armed: armed.clone(),
+                entered: entered_tx,
+                go: go_rx,
+            });
+            // As the server's task does: attach the socket, join, poll to `Pending`, release.
+            let subscribe = |stall: Option<Stall>| {
+                let mut sub = hub.subscribe(None);
+                let handle = sub.direct_handle();
+                let got = match stall {
+                    Some(stall) => {
+                        let got = stall.got.clone();
+                        handle.attach(Box::new(stall));
+                        got
+                    }
+                    None => {
+                        let got: Arc<Mutex<Vec<Bytes>>> = Arc::default();
+                        handle.attach(Box::new(Record(got.clone())));
+                        got
+                    }
+                };
+                let lane = lanes.join(handle.clone());
+                let mut cx = Context::from_waker(Waker::noop());
+                assert!(Pin::new(&mut sub).poll_next(&mut cx).is_pending());
+                assert!(handle.release(&lane));
+                (sub, got)
+            };
+            // The first subscriber's socket stalls; it is first in the first share.
+            let (stalled, stalled_got) = subscribe(stall.take());
+            let mut others: Vec<_> = (1..40).map(|_| subscribe(None)).collect();
+            let lane_threads = LaneThreads::start(core::mem::take(&mut *lock(&started)));
+            // Dropped before the lane threads are joined, a failed assertion included: the
+            // stalled write goes on, and its lane can stop.
+            let go = go;
+
+            hub.publish(&Event::new("1"));
+            let gots = |subs: &[(Subscription, Arc<Mutex<Vec<Bytes>>>)]| {
+                subs.iter().map(|(_, got)| got.clone()).collect::<Vec<_>>()
+            };
+            assert!(
+                wait_for(&gots(&others), 1),
+                "event 1 never reached everyone"
+            );
+            assert!(wait_for(core::slice::from_ref(&stalled_got), 1));
+
+            armed.store(true, Ordering::SeqCst);
+            hub.publish(&Event::new("2"));
+            entered
+                .recv_timeout(STUCK)
+                .expect("the armed write never began");
+            // While that write stalls, a stream joins and another leaves.
+            let joined = subscribe(None);
+            drop(others.pop());
+            hub.publish(&Event::new("3"));
+            assert!(
+                wait_for(&gots(&others), 3),
+                "event 3 held back by the stalled share: {:?} of 3 frames",
+                gots(&others)
+                    .iter()
+                    .map(|got| lock(got).len())
+                    .collect::<Vec<_>>()
+            );
+            assert!(wait_for(core::slice::from_ref(&joined.1), 1));
+            // Another pass (the one that drops the stream that left) goes through as well.
+            hub.publish(&Event::new("4"));
+            assert!(wait_for(&gots(&others), 4), "event 4 held back");
+
+            drop(go);
+            assert!(
+                wait_for(core::slice::from_ref(&stalled_got), 4),
+                "the stalled subscriber never got the rest"
+            );
+            let want: Vec<String> = (1..=4).map(|n| format!("id: {n}\ndata: {n}\n\n")).collect();
+            for got in gots(&others).iter().chain([&stalled_got]) {
+                let got: Vec<String> = lock(got)
+                    .iter()
+                    .map(|frame| String::from_utf8_lossy(frame).into_owned())
+                    .collect();
+                assert_eq!(got, want);
+            }
+            assert_eq!(lock(&joined.1).len(), 2);
+            drop(lane_threads);
+            drop(stalled);
         }
     }
 }
