@@ -614,5 +614,231 @@ mod tests {
             drop(lane_threads);
             drop(stalled);
         }
+
+        /// A socket that now and then takes nothing (full) or yields its thread mid-write.
+        struct Flaky {
+            got: Arc<Mutex<Vec<Bytes>>>,
+            state: u64,
+        }
+
+        impl Sink for Flaky {
+            fn send(&mut self, frame: &Bytes, _scratch: &mut [u8]) -> Sent {
+                // xorshift64: each socket its own fixed sequence.
+                self.state ^= self.state << 13;
+                self.state ^= self.state >> 7;
+                self.state ^= self.state << 17;
+                match self.state % 100 {
+                    0..3 => return Sent::Nothing,
+                    3..10 => thread::yield_now(),
+                    _ => {}
+                }
+                lock(&self.got).push(frame.clone());
+                Sent::All
+            }
+        }
+
+        /// A connection's task, run by hand: what the lean path does with a subscription.
+        struct Conn {
+            sub: Option<Subscription>,
+            handle: DirectHandle,
+            lane: Waker,
+            /// Released to the lanes (else this task writes).
+            released: bool,
+            got: Arc<Mutex<Vec<Bytes>>>,
+            woken: Arc<Flag>,
+            /// Events counted as published before it subscribed, and after (the count is
+            /// taken before each publish: its first event is one of `before..=after + 1`).
+            before: u64,
+            after: u64,
+        }
+
+        impl Conn {
+            fn new(hub: &Hub, lanes: &Lanes, published: &AtomicUsize, seed: u64) -> Conn {
+                let before = published.load(Ordering::SeqCst) as u64;
+                let sub = hub.subscribe(None);
+                let after = published.load(Ordering::SeqCst) as u64;
+                let handle = sub.direct_handle();
+                let got: Arc<Mutex<Vec<Bytes>>> = Arc::default();
+                handle.attach(Box::new(Flaky {
+                    got: got.clone(),
+                    state: seed | 1,
+                }));
+                let lane = lanes.join(handle.clone());
+                Conn {
+                    sub: Some(sub),
+                    handle,
+                    lane,
+                    released: false,
+                    got,
+                    woken: Arc::new(Flag(AtomicBool::new(true), thread::current())),
+                    before,
+                    after,
+                }
+            }
+
+            /// Takes the socket back if released, writes what the subscription has, releases.
+            fn run(&mut self) {
+                let Some(sub) = self.sub.as_mut() else { return };
+                if !self.woken.0.swap(false, Ordering::SeqCst) {
+                    return;
+                }
+                let waker = Waker::from(self.woken.clone());
+                if self.released {
+                    match self.handle.claim(&waker) {
+                        Poll::Pending => return,
+                        Poll::Ready(rest) => assert!(rest.is_none(), "a part-written frame"),
+                    }
+                    self.released = false;
+                }
+                let mut cx = Context::from_waker(&waker);
+                loop {
+                    match Pin::new(&mut *sub).poll_next(&mut cx) {
+                        Poll::Ready(Some(frame)) => lock(&self.got).push(frame),
+                        Poll::Ready(None) => panic!("a subscription ended"),
+                        Poll::Pending => break,
+                    }
+                }
+                self.released = self.handle.release(&self.lane);
+            }
+
+            /// The ids of the frames it got.
+            fn ids(&self) -> Vec<u64> {
+                lock(&self.got)
+                    .iter()
+                    .map(|frame| {
+                        let text = String::from_utf8_lossy(frame);
+                        let id = text.strip_prefix("id: ").and_then(|t| t.split('\n').next());
+                        id.and_then(|id| id.parse().ok()).unwrap_or(u64::MAX)
+                    })
+                    .collect()
+            }
+        }
+
+        /// Lanes on threads, connections' tasks on another, the publisher on a third, streams
+        /// joining and leaving, sockets that fill up or stall: every live stream gets every
+        /// event from its first one on, once and in order, and the list ends holding exactly
+        /// the live streams.
+        #[test]
+        fn lanes_on_threads_deliver_each_event_once_in_order_while_streams_come_and_go() {
+            for (lane_count, streams, events) in [(2, 40, 3000), (3, 70, 3000)] {
+                run_threaded(lane_count, streams, events);
+            }
+        }
+
+        fn run_threaded(lane_count: usize, streams: usize, events: usize) {
+            let started: Arc<Mutex<Vec<LaneTask>>> = Arc::default();
+            let lanes = Arc::new(Lanes::new(lane_count, {
+                let started = started.clone();
+                move |tasks| lock(&started).extend(tasks)
+            }));
+            // Room for every event: a frame dropped for a slow stream is the hub's test's part.
+            let hub = Hub::new(crate::HubConfig {
+                backlog: events + 1,
+                ..Default::default()
+            });
+            let published = Arc::new(AtomicUsize::new(0));
+            let done = Arc::new(AtomicBool::new(false));
+            let (ready_tx, ready) = mpsc::channel();
+            let conns = thread::spawn({
+                let (hub, lanes, published, done) =
+                    (hub.clone(), lanes.clone(), published.clone(), done.clone());
+                move || {
+                    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+                    let mut next_seed = || {
+                        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                        seed
+                    };
+                    let mut conns: Vec<Conn> = (0..streams)
+                        .map(|_| Conn::new(&hub, &lanes, &published, next_seed()))
+                        .collect();
+                    let _ = ready_tx.send(());
+                    let start = Instant::now();
+                    let mut round = 0u64;
+                    loop {
+                        conns.iter_mut().for_each(Conn::run);
+                        round += 1;
+                        let finished = done.load(Ordering::SeqCst);
+                        if !finished && round % 20 == 0 {
+                            // One stream leaves, another joins.
+                            let leaving = (next_seed() % conns.len() as u64) as usize;
+                            conns[leaving].sub = None;
+                            conns.push(Conn::new(&hub, &lanes, &published, next_seed()));
+                        }
+                        let last = published.load(Ordering::SeqCst) as u64;
+                        if finished
+                            && conns
+                                .iter()
+                                .filter(|c| c.sub.is_some())
+                                .all(|c| c.ids().last().copied().unwrap_or(c.after) == last)
+                        {
+                            return conns;
+                        }
+                        assert!(
+                            start.elapsed() < STUCK,
+                            "stuck: {:?} of {last}",
+                            conns
+                                .iter()
+                                .filter(|c| c.sub.is_some())
+                                .map(|c| c.ids().last().copied())
+                                .collect::<Vec<_>>()
+                        );
+                        thread::park_timeout(Duration::from_micros(200));
+                    }
+                }
+            });
+            ready
+                .recv_timeout(STUCK)
+                .expect("the connections never started");
+            let lane_threads = LaneThreads::start(core::mem::take(&mut *lock(&started)));
+            for n in 1..=events {
+                // Counted first: a stream that sees `n` subscribed after `n - 1` was published.
+                published.store(n, Ordering::SeqCst);
+                hub.publish(&Event::new(format!("{n}")));
+                // Now and then a pause, for the lanes to deliver while events come.
+                if n % 16 == 0 {
+                    thread::sleep(Duration::from_micros(50));
+                } else {
+                    thread::yield_now();
+                }
+            }
+            done.store(true, Ordering::SeqCst);
+            let conns = match conns.join() {
+                Ok(conns) => conns,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            for conn in conns.iter().filter(|c| c.sub.is_some()) {
+                let ids = conn.ids();
+                let first = ids.first().copied().unwrap_or(conn.after + 1);
+                assert!(
+                    (conn.before..=conn.after + 1).contains(&first),
+                    "first event {first}, subscribed between {} and {}",
+                    conn.before,
+                    conn.after
+                );
+                let want: Vec<u64> = (first..=events as u64).collect();
+                assert_eq!(ids, want, "a stream's events, out of order or twice");
+            }
+            // A pass drops what the one before found gone: the list ends holding the live ones.
+            let live = conns.iter().filter(|c| c.sub.is_some()).count();
+            let start = Instant::now();
+            loop {
+                Waker::from(lanes.pool.clone()).wake();
+                thread::sleep(Duration::from_millis(2));
+                let mut keys: Vec<usize> = lock(&lanes.pool.pass)
+                    .subs
+                    .iter()
+                    .map(DirectHandle::key)
+                    .collect();
+                let listed = keys.len();
+                keys.sort_unstable();
+                keys.dedup();
+                assert_eq!(keys.len(), listed, "a stream listed twice");
+                if listed == live && lanes.pool.members.load(Ordering::SeqCst) == live {
+                    break;
+                }
+                assert!(start.elapsed() < STUCK, "{listed} listed, {live} live");
+            }
+            drop(lane_threads);
+        }
     }
 }
