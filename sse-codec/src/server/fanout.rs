@@ -312,6 +312,45 @@ mod tests {
         }
     }
 
+    /// `count` lanes whose tasks the test runs itself: they land in the vector once the first
+    /// subscription joins.
+    fn lanes_by_hand(count: usize) -> (Lanes, Arc<Mutex<Vec<LaneTask>>>) {
+        let started: Arc<Mutex<Vec<LaneTask>>> = Arc::default();
+        let lanes = Lanes::new(count, {
+            let started = started.clone();
+            move |tasks| lock(&started).extend(tasks)
+        });
+        (lanes, started)
+    }
+
+    /// A subscription handed to the lanes as the server's task does it: the socket attached,
+    /// joined, polled to `Pending`, released.
+    fn subscribe_released(hub: &Hub, lanes: &Lanes, sink: Box<dyn Sink>) -> Subscription {
+        let mut sub = hub.subscribe(None);
+        let handle = sub.direct_handle();
+        handle.attach(sink);
+        let lane = lanes.join(handle.clone());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(Pin::new(&mut sub).poll_next(&mut cx).is_pending());
+        assert!(handle.release(&lane));
+        sub
+    }
+
+    /// The frames a sink kept, as text.
+    fn texts(got: &Mutex<Vec<Bytes>>) -> Vec<String> {
+        lock(got)
+            .iter()
+            .map(|frame| String::from_utf8_lossy(frame).into_owned())
+            .collect()
+    }
+
+    /// The frames of events `1..=last`, each published as `Event::new("<n>")`.
+    fn frames_up_to(last: usize) -> Vec<String> {
+        (1..=last)
+            .map(|n| format!("id: {n}\ndata: {n}\n\n"))
+            .collect()
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Publish,
@@ -325,24 +364,14 @@ mod tests {
         got: Arc<Mutex<Vec<Bytes>>>,
     }
 
-    fn run(ops: Vec<Op>, count: usize) -> Result<(), String> {
-        let started: Arc<Mutex<Vec<LaneTask>>> = Arc::default();
-        let lanes = Lanes::new(2, {
-            let started = started.clone();
-            move |tasks| lock(&started).extend(tasks)
-        });
+    fn run(ops: Vec<Op>, count: usize) -> Result<(), TestCaseError> {
+        let (lanes, started) = lanes_by_hand(2);
         let hub = Hub::default();
         let mut cx = Context::from_waker(Waker::noop());
         let mut subscribers: Vec<Subscriber> = (0..count)
             .map(|_| {
-                let mut sub = hub.subscribe(None);
-                let handle = sub.direct_handle();
                 let got = Arc::default();
-                handle.attach(Box::new(Record(Arc::clone(&got))));
-                let lane = lanes.join(handle.clone());
-                // As the server's task does: poll the subscription to `Pending`, then release.
-                assert!(Pin::new(&mut sub).poll_next(&mut cx).is_pending());
-                assert!(handle.release(&lane));
+                let sub = subscribe_released(&hub, &lanes, Box::new(Record(Arc::clone(&got))));
                 Subscriber {
                     sub: Some(sub),
                     got,
@@ -375,25 +404,17 @@ mod tests {
             if subscriber.sub.is_none() {
                 continue;
             }
-            let got: Vec<String> = lock(&subscriber.got)
-                .iter()
-                .map(|frame| String::from_utf8_lossy(frame).into_owned())
-                .collect();
-            let want: Vec<String> = (1..=published)
-                .map(|n| format!("id: {n}\ndata: {n}\n\n"))
-                .collect();
-            prop_assert_or(got == want, || format!("subscriber {i} got {got:?}"))?;
+            let got = texts(&subscriber.got);
+            prop_assert!(got == frames_up_to(published), "subscriber {i} got {got:?}");
         }
         let live = subscribers.iter().filter(|s| s.sub.is_some()).count();
         let listed = lock(&lanes.pool.pass).subs.len();
-        prop_assert_or(listed == live, || format!("{listed} listed, {live} live"))?;
-        prop_assert_or(lanes.pool.members.load(Ordering::SeqCst) == live, || {
-            "members counted wrong".into()
-        })
-    }
-
-    fn prop_assert_or(ok: bool, message: impl FnOnce() -> String) -> Result<(), String> {
-        if ok { Ok(()) } else { Err(message()) }
+        prop_assert!(listed == live, "{listed} listed, {live} live");
+        prop_assert!(
+            lanes.pool.members.load(Ordering::SeqCst) == live,
+            "members counted wrong"
+        );
+        Ok(())
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -415,9 +436,7 @@ mod tests {
             ops in proptest::collection::vec(op(), 1..120),
             count in 1usize..150,
         ) {
-            if let Err(message) = run(ops, count) {
-                return Err(TestCaseError::fail(message));
-            }
+            run(ops, count)?;
         }
     }
 
@@ -524,11 +543,7 @@ mod tests {
         /// one gets everything once its write goes on.
         #[test]
         fn a_stalled_write_holds_back_only_its_share_when_streams_come_and_go() {
-            let started: Arc<Mutex<Vec<LaneTask>>> = Arc::default();
-            let lanes = Lanes::new(2, {
-                let started = started.clone();
-                move |tasks| lock(&started).extend(tasks)
-            });
+            let (lanes, started) = lanes_by_hand(2);
             let hub = Hub::default();
             let armed = Arc::new(AtomicBool::new(false));
             let (entered_tx, entered) = mpsc::channel();
@@ -539,27 +554,15 @@ mod tests {
                 entered: entered_tx,
                 go: go_rx,
             });
-            // As the server's task does: attach the socket, join, poll to `Pending`, release.
             let subscribe = |stall: Option<Stall>| {
-                let mut sub = hub.subscribe(None);
-                let handle = sub.direct_handle();
-                let got = match stall {
-                    Some(stall) => {
-                        let got = stall.got.clone();
-                        handle.attach(Box::new(stall));
-                        got
-                    }
+                let (got, sink): (_, Box<dyn Sink>) = match stall {
+                    Some(stall) => (stall.got.clone(), Box::new(stall)),
                     None => {
                         let got: Arc<Mutex<Vec<Bytes>>> = Arc::default();
-                        handle.attach(Box::new(Record(got.clone())));
-                        got
+                        (got.clone(), Box::new(Record(got)))
                     }
                 };
-                let lane = lanes.join(handle.clone());
-                let mut cx = Context::from_waker(Waker::noop());
-                assert!(Pin::new(&mut sub).poll_next(&mut cx).is_pending());
-                assert!(handle.release(&lane));
-                (sub, got)
+                (subscribe_released(&hub, &lanes, sink), got)
             };
             // The first subscriber's socket stalls; it is first in the first share.
             let (stalled, stalled_got) = subscribe(stall.take());
@@ -618,13 +621,8 @@ mod tests {
                 wait_for(core::slice::from_ref(&stalled_got), 4),
                 "the stalled subscriber never got the rest"
             );
-            let want: Vec<String> = (1..=4).map(|n| format!("id: {n}\ndata: {n}\n\n")).collect();
             for got in gots(&others).iter().chain([&stalled_got]) {
-                let got: Vec<String> = lock(got)
-                    .iter()
-                    .map(|frame| String::from_utf8_lossy(frame).into_owned())
-                    .collect();
-                assert_eq!(got, want);
+                assert_eq!(texts(got), frames_up_to(4));
             }
             assert_eq!(lock(&joined.1).len(), 2);
             drop(lane_threads);
@@ -719,10 +717,9 @@ mod tests {
 
             /// The ids of the frames it got.
             fn ids(&self) -> Vec<u64> {
-                lock(&self.got)
+                texts(&self.got)
                     .iter()
-                    .map(|frame| {
-                        let text = String::from_utf8_lossy(frame);
+                    .map(|text| {
                         let id = text.strip_prefix("id: ").and_then(|t| t.split('\n').next());
                         id.and_then(|id| id.parse().ok()).unwrap_or(u64::MAX)
                     })
@@ -742,11 +739,8 @@ mod tests {
         }
 
         fn run_threaded(lane_count: usize, streams: usize, events: usize) {
-            let started: Arc<Mutex<Vec<LaneTask>>> = Arc::default();
-            let lanes = Arc::new(Lanes::new(lane_count, {
-                let started = started.clone();
-                move |tasks| lock(&started).extend(tasks)
-            }));
+            let (lanes, started) = lanes_by_hand(lane_count);
+            let lanes = Arc::new(lanes);
             // Room for every event: a frame dropped for a slow stream is the hub's test's part.
             let hub = Hub::new(crate::HubConfig {
                 backlog: events + 1,
