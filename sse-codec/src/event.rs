@@ -283,6 +283,39 @@ impl Event {
         Ok(self)
     }
 
+    /// Sets the event type from an already checked [`EventType`]; cannot fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ssewire::{Event, EventType};
+    ///
+    /// let reset = EventType::from_static("reset")?;
+    /// let mut event = Event::new("");
+    /// event.set_event(reset.clone());
+    /// assert_eq!(event.event(), Some("reset"));
+    /// # Ok::<(), ssewire::Error>(())
+    /// ```
+    pub fn set_event(&mut self, event_type: EventType) {
+        self.event = Some(event_type);
+    }
+
+    /// Sets the id from an already checked [`EventId`]; cannot fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ssewire::{Event, EventId};
+    ///
+    /// let mut event = Event::new("x");
+    /// event.set_id(EventId::new("42")?);
+    /// assert_eq!(event.id(), Some("42"));
+    /// # Ok::<(), ssewire::Error>(())
+    /// ```
+    pub fn set_id(&mut self, id: EventId) {
+        self.id = Some(id);
+    }
+
     /// Sets the reconnection time the client should wait before reconnecting, written in whole
     /// milliseconds (saturating at `u64::MAX`).
     pub fn with_retry(mut self, retry: Duration) -> Self {

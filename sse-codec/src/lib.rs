@@ -45,12 +45,12 @@
 //! |---|---|---|
 //! | `std` | yes | `From<Error> for std::io::Error`; the dependencies' `std` features |
 //! | `json` | no | [`Json`], `Event::json` and `serde_json::Value` conversions (`serde_json` with `alloc` only) |
-//! | `stream` | no | the producer bridge [`stream`] / [`Sender`] and [`KeepAlive`] with an injected [`Timer`] (needs `std`) |
-//! | `http-body` | no | [`SseBody`], an `http_body::Body` for hyper or axum, and [`sse_headers`] |
-//! | `hub` | no | [`Hub`]: publish once, fan out by reference count, replay after `Last-Event-ID`, bounded slow subscribers |
-//! | `server` | no | [`server`]: the server the runtime adapters share (a lean HTTP/1.1 path for requests without a body, hyper 1 for the rest and HTTP/2), generic over a small runtime trait |
 //!
 //! Without default features the crate is `#![no_std]` and needs only `alloc`.
+//!
+//! The async layer (the `send` bridge, keep-alive, the broadcast hub, an `http_body::Body`) is
+//! `ssewire-stream`; the server is `ssewire-server`, run by `ssewire-smol` or
+//! `ssewire-async-std`. This crate knows nothing of them.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
@@ -59,29 +59,15 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-#[cfg(feature = "http-body")]
-mod body;
-#[cfg(feature = "stream")]
-mod bridge;
 mod convert;
 mod decode;
 mod encode;
 mod error;
 mod event;
-#[cfg(feature = "hub")]
-mod hub;
 #[cfg(feature = "json")]
 mod json;
-#[cfg(feature = "stream")]
-mod keepalive;
-#[cfg(feature = "server")]
-pub mod server;
 mod text;
 
-#[cfg(feature = "http-body")]
-pub use body::{SseBody, sse_headers};
-#[cfg(feature = "stream")]
-pub use bridge::{EventStream, ProducerOutput, SendError, Sender, stream};
 pub use convert::IntoEvent;
 pub use decode::{Decoder, EventRef, Frame, Limits, Overflow};
 #[cfg(feature = "json")]
@@ -89,9 +75,5 @@ pub use encode::encode_json;
 pub use encode::{encode, encode_data, encoded_len};
 pub use error::Error;
 pub use event::{Event, EventId, EventType};
-#[cfg(feature = "hub")]
-pub use hub::{Hub, HubConfig, SlowPolicy, Subscription};
 #[cfg(feature = "json")]
 pub use json::Json;
-#[cfg(feature = "stream")]
-pub use keepalive::{KEEP_ALIVE_FRAME, KeepAlive, KeepAliveStream, Timer};

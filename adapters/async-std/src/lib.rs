@@ -1,5 +1,5 @@
 //! Server-Sent Events on [async-std]: serve a send-callback producer over HTTP/1.1 and HTTP/2
-//! cleartext (`ssewire::server`: a lean HTTP/1.1 path for event streams, hyper 1 for the rest) on
+//! cleartext (`ssewire-server`: a lean HTTP/1.1 path for event streams, hyper 1 for the rest) on
 //! `async_std::net`, with `async_std::task::spawn` and `async_std::task::sleep`.
 //!
 //! The same API as `ssewire-smol`, so moving between them is a rename. **async-std is
@@ -44,18 +44,21 @@ use std::time::Duration;
 
 use async_std::net::{TcpListener, TcpStream};
 
-pub use ssewire::server::{Config, Request, Response};
-pub use ssewire::{Event, Json, KeepAlive, SendError, Sender};
+pub use ssewire::{Event, Json};
+pub use ssewire_server::{Config, HeaderValue, Method, Request, Response, StatusCode, header};
+pub use ssewire_stream::{Hub, HubConfig, KeepAlive, SendError, Sender, SlowPolicy};
+/// The layers below, for what this crate does not re-export by name.
+pub use {ssewire, ssewire_server, ssewire_stream};
 
-/// A running server; see [`ssewire::server::Server`].
-pub type Server = ssewire::server::Server<AsyncStd>;
+/// A running server; see [`ssewire_server::Server`].
+pub type Server = ssewire_server::Server<AsyncStd>;
 
-/// The async-std runtime for [`ssewire::server`]: `async_std::net` sockets,
+/// The async-std runtime for [`ssewire_server`]: `async_std::net` sockets,
 /// `async_std::task::spawn`, `async_std::task::sleep`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AsyncStd;
 
-impl ssewire::server::Runtime for AsyncStd {
+impl ssewire_server::Runtime for AsyncStd {
     type Listener = TcpListener;
     type Conn = TcpStream;
     type Sleep = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
@@ -84,7 +87,8 @@ impl ssewire::server::Runtime for AsyncStd {
         Box::pin(async_std::task::sleep(duration))
     }
 
-    /// Both handles share one async-io source (a reference count).
+    /// Both handles share one async-io source (a reference count): the server's fan-out lanes
+    /// write hub events through the second one.
     fn try_clone(conn: &TcpStream) -> Option<TcpStream> {
         Some(conn.clone())
     }
@@ -100,7 +104,7 @@ where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
-    ssewire::server::serve(AsyncStd, addr, Config::default(), handler).await
+    ssewire_server::serve(AsyncStd, addr, Config::default(), handler).await
 }
 
 /// Like [`serve`], with a [`Config`].
@@ -113,5 +117,5 @@ where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
-    ssewire::server::serve(AsyncStd, addr, config, handler).await
+    ssewire_server::serve(AsyncStd, addr, config, handler).await
 }

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ssewire::server::{Config, Runtime};
+use ssewire_server::{Config, Runtime};
 
-use crate::{chat_app, room_app};
+use ssewire_demo::{chat as chat_app, room as room_app};
 
 /// How long the node script may run before it is killed.
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -76,7 +76,7 @@ pub async fn run<R: Runtime>(runtime: R) {
 
 /// Starts the live-room demo (a fresh hub) on `runtime` and runs `browser/room.mjs` against it.
 pub async fn run_room<R: Runtime>(runtime: R) {
-    let hub = ssewire::Hub::default();
+    let hub = ssewire_stream::Hub::default();
     run_script(runtime, "room.mjs", move |request| {
         room_app::handle(hub.clone(), request)
     })
@@ -87,8 +87,8 @@ pub async fn run_room<R: Runtime>(runtime: R) {
 pub async fn run_script<R, H, F>(runtime: R, name: &str, handler: H)
 where
     R: Runtime,
-    H: Fn(ssewire::server::Request) -> F + Send + Sync + 'static,
-    F: std::future::Future<Output = ssewire::server::Response> + Send + 'static,
+    H: Fn(ssewire_server::Request) -> F + Send + Sync + 'static,
+    F: std::future::Future<Output = ssewire_server::Response> + Send + 'static,
 {
     let script = script(name);
     if let Some(reason) = missing() {
@@ -99,7 +99,7 @@ where
         return;
     }
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("an address");
-    let server = ssewire::server::serve(runtime, addr, Config::default(), handler)
+    let server = ssewire_server::serve(runtime, addr, Config::default(), handler)
         .await
         .expect("binding 127.0.0.1:0");
     let base = format!("http://{}", server.local_addr());

@@ -16,8 +16,8 @@ use std::time::Duration;
 use async_io::Async;
 use bytes::{Buf, Bytes, BytesMut};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use ssewire::server::Runtime;
 use ssewire::{Decoder, Event, Frame};
+use ssewire_server::Runtime;
 
 /// Runs `future`, panicking with `what` if it takes longer than `limit` (measured with the
 /// adapter's own timer). The future is boxed, so nesting these keeps stack frames small.

@@ -1,6 +1,6 @@
 //! The adapter conformance suite: every ssewire runtime adapter runs the same server tests, over
 //! real loopback TCP with real clients (a raw HTTP/1.1 client, hyper's HTTP/2 client, headless
-//! Chromium), against [`ssewire::server::serve`] on the adapter's [`Runtime`].
+//! Chromium), against [`ssewire_server::serve`] on the adapter's [`Runtime`].
 //!
 //! An adapter adds one file, `tests/conformance.rs`:
 //!
@@ -22,12 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-pub use ssewire::server::Runtime;
-
-#[path = "../../demo/chat_app.rs"]
-mod chat_app;
-#[path = "../../demo/room_app.rs"]
-mod room_app;
+pub use ssewire_server::Runtime;
 
 pub mod browser;
 pub mod client;

@@ -8,11 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ssewire::server::{Config, Request, Response, Runtime, Server};
-use ssewire::{Event, Frame, Hub, HubConfig, KeepAlive, SlowPolicy};
+use ssewire::{Event, Frame};
+use ssewire_server::{Config, Request, Response, Runtime, Server};
+use ssewire_stream::{Hub, HubConfig, KeepAlive, SlowPolicy};
 
 use crate::client::{Http2, Sse, connect, get, get_sse, within};
-use crate::{Counting, alone_turn, chat_app, shared_turn};
+use crate::{Counting, alone_turn, shared_turn};
+use ssewire_demo::chat as chat_app;
 
 /// The longest any one test may run.
 const TEST_LIMIT: Duration = Duration::from_secs(30);
@@ -30,7 +32,7 @@ where
     F: Future<Output = Response> + Send + 'static,
 {
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("an address");
-    ssewire::server::serve(runtime, addr, config, handler)
+    ssewire_server::serve(runtime, addr, config, handler)
         .await
         .expect("binding 127.0.0.1:0")
 }
@@ -764,7 +766,7 @@ async fn busy_producer_case<R: Runtime>(runtime: R, http2: bool) {
                         send.send("x".repeat(50)).await?;
                     }
                 }
-                Ok::<(), ssewire::SendError>(())
+                Ok::<(), ssewire_stream::SendError>(())
             }))
         })
         .await;

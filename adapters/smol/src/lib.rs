@@ -1,5 +1,5 @@
 //! Server-Sent Events on [smol]: serve a send-callback producer over HTTP/1.1 and HTTP/2
-//! cleartext (`ssewire::server`: a lean HTTP/1.1 path for event streams, hyper 1 for the rest) on
+//! cleartext (`ssewire-server`: a lean HTTP/1.1 path for event streams, hyper 1 for the rest) on
 //! `smol::net`.
 //!
 //! The routing is yours: a closure from a [`Request`] view (method, path, query, headers, parsed
@@ -45,13 +45,16 @@ use std::time::Duration;
 use smol::Executor;
 use smol::net::{TcpListener, TcpStream};
 
-pub use ssewire::server::{Config, Request, Response};
-pub use ssewire::{Event, Json, KeepAlive, SendError, Sender};
+pub use ssewire::{Event, Json};
+pub use ssewire_server::{Config, HeaderValue, Method, Request, Response, StatusCode, header};
+pub use ssewire_stream::{Hub, HubConfig, KeepAlive, SendError, Sender, SlowPolicy};
+/// The layers below, for what this crate does not re-export by name.
+pub use {ssewire, ssewire_server, ssewire_stream};
 
-/// A running server; see [`ssewire::server::Server`].
-pub type Server = ssewire::server::Server<Smol>;
+/// A running server; see [`ssewire_server::Server`].
+pub type Server = ssewire_server::Server<Smol>;
 
-/// The smol runtime for [`ssewire::server`]: `smol::net` sockets, tasks on an executor (smol's
+/// The smol runtime for [`ssewire_server`]: `smol::net` sockets, tasks on an executor (smol's
 /// global one unless given), `async-io` timers.
 #[derive(Clone, Default)]
 pub struct Smol {
@@ -91,7 +94,7 @@ impl Future for Sleep {
     }
 }
 
-impl ssewire::server::Runtime for Smol {
+impl ssewire_server::Runtime for Smol {
     type Listener = TcpListener;
     type Conn = TcpStream;
     type Sleep = Sleep;
@@ -122,7 +125,8 @@ impl ssewire::server::Runtime for Smol {
         Sleep(smol::Timer::after(duration))
     }
 
-    /// Both handles share one async-io source (a reference count).
+    /// Both handles share one async-io source (a reference count): the server's fan-out lanes
+    /// write hub events through the second one.
     fn try_clone(conn: &TcpStream) -> Option<TcpStream> {
         Some(conn.clone())
     }
@@ -138,7 +142,7 @@ where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
-    ssewire::server::serve(Smol::global(), addr, Config::default(), handler).await
+    ssewire_server::serve(Smol::global(), addr, Config::default(), handler).await
 }
 
 /// Like [`serve`], with tasks spawned on `executor` (which the caller runs) and a [`Config`].
@@ -156,7 +160,7 @@ where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
-    ssewire::server::serve(Smol::with_executor(executor), addr, config, handler).await
+    ssewire_server::serve(Smol::with_executor(executor), addr, config, handler).await
 }
 
 /// Like [`serve`], with a [`Config`].
@@ -169,5 +173,5 @@ where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
-    ssewire::server::serve(Smol::global(), addr, config, handler).await
+    ssewire_server::serve(Smol::global(), addr, config, handler).await
 }

@@ -42,6 +42,30 @@ pub struct Config {
     pub cycle_settle: Duration,
     /// Pause after opening the idle streams before reading `VmRSS`.
     pub idle_pause: Duration,
+    /// Cores for the server and for the load client (this process), when pinned: every server
+    /// (ours and the peers alike) runs on one core, with as many worker threads as that gives it,
+    /// and the client on another, so neither takes the other's time.
+    pub pin: Option<Pinning>,
+}
+
+/// Which core runs what (see [`Config::pin`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pinning {
+    /// The server's core (the child is started under `taskset`).
+    pub server: usize,
+    /// The load client's core (this process).
+    pub client: usize,
+}
+
+impl Pinning {
+    /// Server on core 0, client on core 1, if the machine has two cores to give.
+    pub fn default_for_machine() -> Option<Pinning> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cores >= 2).then_some(Pinning {
+            server: 0,
+            client: 1,
+        })
+    }
 }
 
 impl Config {
@@ -58,6 +82,7 @@ impl Config {
             settle: Duration::from_secs(35),
             cycle_settle: Duration::from_secs(5),
             idle_pause: Duration::from_secs(2),
+            pin: Pinning::default_for_machine(),
         }
     }
 
@@ -73,6 +98,7 @@ impl Config {
             settle: Duration::from_secs(3),
             cycle_settle: Duration::from_secs(3),
             idle_pause: Duration::from_millis(300),
+            pin: None,
         }
     }
 
@@ -113,25 +139,11 @@ pub fn default_servers(dir: &std::path::Path) -> Vec<ServerSpec> {
     .collect()
 }
 
-/// Variants of `load-server-lean` (an experiment sizing the I/O-adapter lever; run them with
-/// `--servers`): `lean-auto`, `futuresio-auto`, `lean-h1`, `futuresio-h1`; and
-/// `ssewire-smol-local`, the smol server with its executor on the main (reactor) thread; `floor`,
-/// the least a broadcast server can spend per event (`load-server-floor`).
+/// Servers measured only when named with `--servers`: `ssewire-smol-local`, the smol server
+/// with its executor on the main (reactor) thread; `floor`, the least a broadcast server can
+/// spend per event (`load-server-floor`).
 pub fn experiment_servers(dir: &std::path::Path) -> Vec<ServerSpec> {
     [
-        ("lean-auto", &["--io", "lean"][..]),
-        ("futuresio-auto", &["--io", "futures"][..]),
-        ("lean-h1", &["--io", "lean", "--h1"][..]),
-        ("futuresio-h1", &["--io", "futures", "--h1"][..]),
-    ]
-    .into_iter()
-    .map(|(name, args)| ServerSpec {
-        name: name.into(),
-        ours: true,
-        path: dir.join("load-server-lean"),
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
-    })
-    .chain([
         ServerSpec {
             name: "ssewire-smol-local".into(),
             ours: true,
@@ -146,8 +158,8 @@ pub fn experiment_servers(dir: &std::path::Path) -> Vec<ServerSpec> {
             path: dir.join("load-server-floor"),
             args: Vec::new(),
         },
-    ])
-    .collect()
+    ]
+    .into()
 }
 
 /// The idle-memory phase.
@@ -267,8 +279,20 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    fn start(spec: &ServerSpec, max_secs: u64) -> io::Result<ServerProcess> {
-        let mut child = Command::new(&spec.path)
+    fn start(spec: &ServerSpec, max_secs: u64, pin: Option<Pinning>) -> io::Result<ServerProcess> {
+        // `taskset` execs the server in place (same pid), with its affinity set before the
+        // server's runtime counts the cores it may use.
+        let mut command = match pin {
+            Some(pin) => {
+                let mut command = Command::new("taskset");
+                command
+                    .args(["-c", &pin.server.to_string()])
+                    .arg(&spec.path);
+                command
+            }
+            None => Command::new(&spec.path),
+        };
+        let mut child = command
             .args(&spec.args)
             .args(["--max-secs", &max_secs.to_string()])
             .stdin(Stdio::null())
@@ -342,7 +366,7 @@ pub async fn measure(config: &Config, spec: &ServerSpec) -> io::Result<ServerRes
         + (config.secs as u64) * 4
         + (config.idle_streams / 100) as u64
         + 3 * config.settle.as_secs();
-    let server = ServerProcess::start(spec, max_secs)?;
+    let server = ServerProcess::start(spec, max_secs, config.pin)?;
     let (addr, pid) = (server.addr, server.pid());
     let rss = || proc::rss_kib(pid).ok_or_else(|| missing("VmRSS"));
     let fds = || proc::fds(pid).ok_or_else(|| missing("fd"));
@@ -535,9 +559,17 @@ pub fn markdown(config: &Config, results: &[ServerResult]) -> String {
         (0, _) => "user-space receive time",
         _ => "kernel receive timestamps, some reads user-space",
     };
+    let cores = match config.pin {
+        Some(pin) => format!(
+            "server pinned to core {}, client to core {}",
+            pin.server, pin.client
+        ),
+        None => "not pinned".to_owned(),
+    };
     let _ = writeln!(
         out,
-        "Idle: {} streams. Load: {} streams × {} events/s × {} s. Cycles: {}. Latency: {clock}.\n",
+        "Idle: {} streams. Load: {} streams × {} events/s × {} s. Cycles: {}. Latency: {clock}. \
+         Cores: {cores}.\n",
         config.idle_streams, config.load_streams, config.rate, config.secs, config.cycles
     );
     out.push_str(

@@ -100,3 +100,14 @@ pub fn announce_port(port: u16) {
     let _ = writeln!(out, "PORT {port}");
     let _ = out.flush();
 }
+
+/// Pins this process (its calling thread, and every thread it starts afterwards) to `cpu`.
+///
+/// # Errors
+///
+/// The core does not exist or is not allowed to this process.
+pub fn pin_self(cpu: usize) -> nix::Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu)?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+}

@@ -1,16 +1,14 @@
-//! The ssewire room server on async-std (`adapters/demo/room_app.rs`, a [`Hub`] behind
+//! The ssewire room server on async-std (`ssewire_demo::room`, a [`Hub`] behind
 //! `ssewire_async_std::serve`) plus the load benchmark's `/control` publisher. Prints `PORT <port>`.
-
-#[path = "../../../../adapters/demo/room_app.rs"]
-mod room_app;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use ssewire::server::{Request, Response, StatusCode};
-use ssewire::{Event, Hub};
+use ssewire::Event;
 use ssewire_load::publish::{Plan, Publisher};
 use ssewire_load::sys;
+use ssewire_server::{Request, Response, StatusCode};
+use ssewire_stream::Hub;
 
 fn main() -> std::io::Result<()> {
     let args = sys::ServerArgs::from_env();
@@ -24,7 +22,7 @@ fn main() -> std::io::Result<()> {
             let (hub, publisher) = (hub.clone(), publisher.clone());
             async move {
                 if request.path() != "/control" {
-                    return room_app::handle(hub, request).await;
+                    return ssewire_demo::room::handle(hub, request).await;
                 }
                 match Plan::from_query(request.query()) {
                     Some(plan) => {

@@ -8,11 +8,12 @@
 //! `futuresio-h1`, or the reference `floor`), `--rounds N` (measure them all N times, the order
 //! reversed every other round, and judge each target by the median of the rounds' ratios: the
 //! machine drifts over a run, and a server measured once, at one end of it, carries that drift),
-//! `--out FILE` (also write the table there).
+//! `--out FILE` (also write the table there), `--pin S,C` (the server on core S, this client on
+//! core C; the default on a machine with two cores or more is `0,1`), `--no-pin`.
 
 use std::process::ExitCode;
 
-use ssewire_load::driver::{self, Config};
+use ssewire_load::driver::{self, Config, Pinning};
 
 fn main() -> ExitCode {
     let nofile = ssewire_load::sys::raise_nofile();
@@ -20,10 +21,15 @@ fn main() -> ExitCode {
     let mut only: Option<Vec<String>> = None;
     let mut out: Option<String> = None;
     let mut rounds: usize = 1;
+    let mut pin: Option<Option<Pinning>> = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--smoke" {
             config = Config::smoke();
+            continue;
+        }
+        if flag == "--no-pin" {
+            pin = Some(None);
             continue;
         }
         let Some(value) = args.next() else {
@@ -37,6 +43,13 @@ fn main() -> ExitCode {
             "--secs" => value.parse().map(|v| config.secs = v).is_ok(),
             "--cycles" => value.parse().map(|v| config.cycles = v).is_ok(),
             "--concurrency" => value.parse().map(|v| config.concurrency = v).is_ok(),
+            "--pin" => match value.split_once(',').map(|(a, b)| (a.parse(), b.parse())) {
+                Some((Ok(server), Ok(client))) => {
+                    pin = Some(Some(Pinning { server, client }));
+                    true
+                }
+                _ => false,
+            },
             "--rounds" => value.parse().map(|v: usize| rounds = v.max(1)).is_ok(),
             "--servers" => {
                 only = Some(value.split(',').map(str::to_owned).collect());
@@ -51,6 +64,19 @@ fn main() -> ExitCode {
         if !ok {
             eprintln!("loadtest: bad flag {flag} {value}");
             return ExitCode::from(64);
+        }
+    }
+    if let Some(pin) = pin {
+        config.pin = pin;
+    }
+    if let Some(pin) = config.pin {
+        // Before the client's runtime starts: its threads inherit the affinity.
+        if let Err(e) = ssewire_load::sys::pin_self(pin.client) {
+            eprintln!(
+                "loadtest: cannot pin the client to core {}: {e}",
+                pin.client
+            );
+            return ExitCode::FAILURE;
         }
     }
     let need = (config.idle_streams.max(config.load_streams) + 64) as u64;

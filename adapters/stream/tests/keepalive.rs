@@ -1,5 +1,4 @@
 //! Keep-alive around an event stream, with a timer the test controls.
-#![cfg(feature = "stream")]
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -9,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_core::Stream;
-use ssewire::{KEEP_ALIVE_FRAME, KeepAlive};
+use ssewire_stream::{KEEP_ALIVE_FRAME, KeepAlive};
 
 fn poll_next<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
     Pin::new(stream).poll_next(&mut Context::from_waker(Waker::noop()))
@@ -53,7 +52,7 @@ impl std::future::Future for ManualSleep {
 
 /// A producer that sends one event each time the test raises `go`.
 fn gated_stream(go: Arc<AtomicUsize>, total: usize) -> impl Stream<Item = Bytes> + Unpin {
-    Box::pin(ssewire::stream(move |send| async move {
+    Box::pin(ssewire_stream::stream(move |send| async move {
         for i in 0..total {
             std::future::poll_fn(|_| {
                 if go.load(Ordering::SeqCst) > i {
@@ -146,7 +145,7 @@ struct ClockTimer {
     now: Arc<Mutex<Duration>>,
 }
 
-impl ssewire::Timer for ClockTimer {
+impl ssewire_stream::Timer for ClockTimer {
     type Sleep = ManualSleep;
     fn sleep(&mut self, duration: Duration) -> ManualSleep {
         self.manual.requested.lock().unwrap().push(duration);

@@ -1,4 +1,4 @@
-//! Keep-alive for an event byte stream (feature `stream`), with a timer the runtime injects.
+//! Keep-alive for an event byte stream, with a timer the runtime injects.
 
 use core::future::Future;
 use core::pin::Pin;
@@ -45,9 +45,9 @@ where
 /// ```
 /// use std::time::Duration;
 ///
-/// let settings = ssewire::KeepAlive {
+/// let settings = ssewire_stream::KeepAlive {
 ///     retry: Some(Duration::from_secs(3)),
-///     ..ssewire::KeepAlive::default()
+///     ..ssewire_stream::KeepAlive::default()
 /// };
 /// assert_eq!(settings.interval, Some(Duration::from_secs(15)));
 /// ```
@@ -82,7 +82,7 @@ impl KeepAlive {
         let mut opening = BytesMut::with_capacity(32);
         opening.put_slice(b":\n");
         if let Some(retry) = self.retry {
-            crate::encode(&crate::Event::default().with_retry(retry), &mut opening);
+            ssewire::encode(&ssewire::Event::default().with_retry(retry), &mut opening);
         } else {
             opening.put_u8(b'\n');
         }

@@ -1,4 +1,4 @@
-//! The producer bridge (feature `stream`): `stream(|send| async move { .. })` → a byte stream.
+//! The producer bridge : `stream(|send| async move { .. })` → a byte stream.
 //!
 //! The stream owns the producer future and polls it inside its own `poll_next`, through a
 //! single-slot hand-off: no spawn, so no runtime; the producer is at most one event ahead of the
@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use bytes::Bytes;
 use futures_core::Stream;
 
-use crate::{Error, IntoEvent};
+use ssewire::{Error, IntoEvent};
 
 /// Why a [`Sender::send`] failed.
 #[derive(Debug)]
@@ -33,6 +33,14 @@ impl fmt::Display for SendError {
             SendError::Closed => f.write_str("the event stream is closed"),
             SendError::Invalid(e) => write!(f, "invalid event: {e}"),
         }
+    }
+}
+
+/// An event that could not be built (`Event::new(..).with_event(..)?` in a producer returning
+/// `Result<(), SendError>`).
+impl From<Error> for SendError {
+    fn from(e: Error) -> Self {
+        SendError::Invalid(e)
     }
 }
 
@@ -102,7 +110,7 @@ pub struct Sender {
 }
 
 impl Sender {
-    /// Sends one value (anything [`IntoEvent`]: text, an [`Event`](crate::Event), JSON with the
+    /// Sends one value (anything [`IntoEvent`]: text, an [`Event`](ssewire::Event), JSON with the
     /// `json` feature). Waits while the previous event has not been taken by the consumer, so the
     /// producer is never more than one event ahead of the socket.
     ///
@@ -116,7 +124,7 @@ impl Sender {
     }
 
     /// Sends bytes that are already a complete SSE frame (one or more encoded events, or a
-    /// comment), as [`encode`](crate::encode) wrote them.
+    /// comment), as [`encode`](ssewire::encode) wrote them.
     ///
     /// # Errors
     ///
@@ -221,7 +229,7 @@ pin_project_lite::pin_project! {
 /// # futures_lite::future::block_on(async {
 /// use futures_lite::StreamExt;
 ///
-/// let mut events = Box::pin(ssewire::stream(|send| async move {
+/// let mut events = Box::pin(ssewire_stream::stream(|send| async move {
 ///     send.send("hello").await?;
 ///     send.send(ssewire::Event::new("payload").with_event("my_event")?).await?;
 ///     Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())

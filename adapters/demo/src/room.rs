@@ -1,5 +1,4 @@
-//! The live-room demo, shared by the examples of every adapter (`#[path]`-included): one
-//! `ssewire::Hub` broadcasts to every page, and a page that reconnects gets what it missed.
+//! The live-room demo: one [`Hub`] broadcasts to every page, and a page that reconnects gets what it missed.
 //!
 //! Routes:
 //! - `GET /`: the room page;
@@ -9,13 +8,14 @@
 
 use std::time::Duration;
 
-use ssewire::server::{Method, Request, Response, StatusCode};
-use ssewire::{Event, Hub, KeepAlive};
+use ssewire::Event;
+use ssewire_server::{Method, Request, Response, StatusCode};
+use ssewire_stream::{Hub, KeepAlive};
 
-const PAGE: &str = include_str!("room.html");
+const PAGE: &str = include_str!("../pages/room.html");
 
 /// Routes one request.
-pub(crate) async fn handle(hub: Hub, request: Request) -> Response {
+pub async fn handle(hub: Hub, request: Request) -> Response {
     match (request.method().clone(), request.path()) {
         (Method::GET, "/") => Response::html(PAGE),
         (Method::POST, "/say") => say(&hub, &request),

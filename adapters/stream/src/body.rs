@@ -1,4 +1,4 @@
-//! An `http_body::Body` for event streams (feature `http-body`), usable from hyper or axum.
+//! An `http_body::Body` for event streams , usable from hyper or axum.
 
 use core::convert::Infallible;
 use core::pin::Pin;
@@ -18,9 +18,9 @@ pin_project_lite::pin_project! {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use ssewire::{KeepAlive, SseBody};
+    /// use ssewire_stream::{KeepAlive, SseBody};
     ///
-    /// let events = ssewire::stream(|send| async move {
+    /// let events = ssewire_stream::stream(|send| async move {
     ///     let _ = send.send("hello").await;
     /// });
     /// // Any runtime's timer: here a stand-in that never fires.

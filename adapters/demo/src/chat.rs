@@ -1,5 +1,5 @@
-//! The AI-chat demo, shared by the examples of every adapter (`#[path]`-included): the same
-//! routes and producers on any runtime, generic over `ssewire::server::Runtime` for its timer.
+//! The AI-chat demo: the same routes and producers on any runtime, generic over
+//! [`Runtime`] for its timer.
 //!
 //! Routes:
 //! - `GET /`: the chat page (HTMX `sse` extension panel + plain `EventSource` panel);
@@ -14,14 +14,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ssewire::server::{Request, Response, Runtime};
-use ssewire::{Event, Json, KeepAlive};
+use ssewire::{Event, Json};
+use ssewire_server::{Request, Response, Runtime, StatusCode};
+use ssewire_stream::KeepAlive;
 
-const PAGE: &str = include_str!("chat.html");
-const COUNTER_PAGE: &str = include_str!("counter.html");
+const PAGE: &str = include_str!("../pages/chat.html");
+const COUNTER_PAGE: &str = include_str!("../pages/counter.html");
 
 /// Routes one request.
-pub(crate) async fn handle<R: Runtime>(request: Request) -> Response {
+pub async fn handle<R: Runtime>(request: Request) -> Response {
     match request.path() {
         "/" => Response::html(PAGE),
         "/counter" => Response::html(COUNTER_PAGE),
@@ -36,7 +37,7 @@ pub(crate) async fn handle<R: Runtime>(request: Request) -> Response {
 }
 
 /// The reply the mock AI streams.
-pub(crate) fn reply_to(message: &str) -> String {
+pub fn reply_to(message: &str) -> String {
     format!("This is a streaming response to: {message}.")
 }
 
@@ -113,7 +114,7 @@ fn counter<R: Runtime>(request: &Request) -> Response {
     let last: u64 = request.last_event_id_as().unwrap_or(0);
     if last >= 9 {
         // 204 tells EventSource to stop reconnecting.
-        return Response::status(ssewire::server::StatusCode::NO_CONTENT);
+        return Response::status(StatusCode::NO_CONTENT);
     }
     let resumed = request.last_event_id().unwrap_or("").to_string();
     Response::sse(move |send| async move {
@@ -142,11 +143,7 @@ fn node_modules() -> PathBuf {
 
 fn asset(path: &str) -> Response {
     match std::fs::read(node_modules().join(path)) {
-        Ok(bytes) => Response::bytes(
-            ssewire::server::StatusCode::OK,
-            "text/javascript; charset=utf-8",
-            bytes,
-        ),
+        Ok(bytes) => Response::bytes(StatusCode::OK, "text/javascript; charset=utf-8", bytes),
         // The page falls back to plain EventSource.
         Err(_) => Response::not_found(),
     }

@@ -1,5 +1,4 @@
 //! The producer bridge with no runtime at all: polled by hand or by `futures_lite`'s `block_on`.
-#![cfg(feature = "stream")]
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,7 +9,8 @@ use std::time::Duration;
 use futures_core::Stream;
 use futures_lite::StreamExt;
 use futures_lite::future::block_on;
-use ssewire::{Event, SendError};
+use ssewire::Event;
+use ssewire_stream::SendError;
 
 fn poll_next<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
     Pin::new(stream).poll_next(&mut Context::from_waker(Waker::noop()))
@@ -20,7 +20,7 @@ fn poll_next<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
 fn producer_is_never_more_than_one_event_ahead() {
     let produced = Arc::new(AtomicUsize::new(0));
     let counter = produced.clone();
-    let mut events = Box::pin(ssewire::stream(move |send| async move {
+    let mut events = Box::pin(ssewire_stream::stream(move |send| async move {
         for i in 0..100 {
             send.send(format!("event {i}")).await?;
             counter.fetch_add(1, Ordering::SeqCst);
@@ -44,7 +44,7 @@ fn producer_is_never_more_than_one_event_ahead() {
 fn nothing_is_produced_until_polled() {
     let produced = Arc::new(AtomicUsize::new(0));
     let counter = produced.clone();
-    let mut events = Box::pin(ssewire::stream(move |send| async move {
+    let mut events = Box::pin(ssewire_stream::stream(move |send| async move {
         loop {
             if send.send("x").await.is_err() {
                 return;
@@ -71,7 +71,7 @@ impl Drop for DropFlag {
 fn dropping_the_stream_drops_the_producer_at_its_await() {
     let dropped = Arc::new(AtomicBool::new(false));
     let flag = DropFlag(dropped.clone());
-    let mut events = Box::pin(ssewire::stream(move |send| async move {
+    let mut events = Box::pin(ssewire_stream::stream(move |send| async move {
         let _flag = flag;
         send.send("first").await.ok();
         std::future::pending::<()>().await;
@@ -86,7 +86,7 @@ fn dropping_the_stream_drops_the_producer_at_its_await() {
 #[test]
 fn closed_resolves_for_an_idle_sender_moved_to_another_thread() {
     let (tx, rx) = std::sync::mpsc::channel();
-    let mut events = Box::pin(ssewire::stream(move |send| async move {
+    let mut events = Box::pin(ssewire_stream::stream(move |send| async move {
         std::thread::spawn(move || {
             block_on(send.closed());
             // After close, sending fails instead of waiting.
@@ -109,7 +109,7 @@ fn closed_resolves_for_an_idle_sender_moved_to_another_thread() {
 
 #[test]
 fn stream_waits_for_senders_moved_elsewhere_then_ends() {
-    let events = ssewire::stream(|send| async move {
+    let events = ssewire_stream::stream(|send| async move {
         let clone = send.clone();
         std::thread::spawn(move || {
             for i in 0..3 {
@@ -131,7 +131,7 @@ fn stream_waits_for_senders_moved_elsewhere_then_ends() {
 
 #[test]
 fn a_producer_error_ends_the_stream() {
-    let events = ssewire::stream(|send| async move {
+    let events = ssewire_stream::stream(|send| async move {
         send.send("one").await.map_err(|e| e.to_string())?;
         Err::<(), _>("boom".to_string())?;
         send.send("never").await.map_err(|e| e.to_string())
@@ -142,7 +142,7 @@ fn a_producer_error_ends_the_stream() {
 
 #[test]
 fn send_takes_every_kind_of_value() {
-    let events = ssewire::stream(|send| async move {
+    let events = ssewire_stream::stream(|send| async move {
         send.send("text").await?;
         send.send(String::from("two\nlines")).await?;
         send.send(Event::new("x").with_event("custom")?.with_id("9")?)
@@ -177,10 +177,10 @@ fn send_takes_every_kind_of_value() {
 #[test]
 fn the_stream_is_send_and_sync_when_the_producer_is_send() {
     fn assert_send_sync<T: Send + Sync>(_: &T) {}
-    let events = ssewire::stream(|send| async move {
+    let events = ssewire_stream::stream(|send| async move {
         send.send("x").await.ok();
     });
     assert_send_sync(&events);
     fn assert_sender<T: Send + Sync + Clone + std::fmt::Debug>() {}
-    assert_sender::<ssewire::Sender>();
+    assert_sender::<ssewire_stream::Sender>();
 }

@@ -1,9 +1,9 @@
-//! Where the demos listen, shared by the examples of every adapter (`#[path]`-included).
+//! Where the demos listen.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
 /// `127.0.0.1` on the port in `PORT` (3000 if it is unset or not a port number).
-pub(crate) fn listen_addr() -> SocketAddr {
+pub fn listen_addr() -> SocketAddr {
     let port = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())

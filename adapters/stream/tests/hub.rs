@@ -1,5 +1,4 @@
 //! The broadcast hub with no runtime: replay, live delivery, slow subscribers, bounds.
-#![cfg(feature = "hub")]
 
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -7,7 +6,8 @@ use std::task::{Context, Poll, Waker};
 use bytes::BytesMut;
 use futures_core::Stream;
 use proptest::prelude::*;
-use ssewire::{Decoder, Event, Frame, Hub, HubConfig, SlowPolicy, Subscription};
+use ssewire::{Decoder, Event, Frame};
+use ssewire_stream::{Hub, HubConfig, SlowPolicy, Subscription};
 
 /// What a subscriber has seen, decoded.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,16 @@
+//! The ssewire demos, shared by the examples and tests of every runtime adapter: the same routes
+//! and producers on any runtime (generic over [`ssewire_server::Runtime`] where they need its
+//! timer).
+//!
+//! - [`chat`]: the AI-chat page (HTMX `sse` extension panel and a plain `EventSource` panel), JSON
+//!   pushes, and a counter that reconnects with `Last-Event-ID`;
+//! - [`room`]: a live room on a [`Hub`](ssewire_stream::Hub): `POST /say` publishes, `GET /events`
+//!   subscribes with resume;
+//! - [`listen_addr`]: where a demo listens (`PORT`, default 3000, on 127.0.0.1).
+#![forbid(unsafe_code)]
+
+pub mod chat;
+mod listen;
+pub mod room;
+
+pub use listen::listen_addr;

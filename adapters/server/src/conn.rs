@@ -1,0 +1,219 @@
+//! One connection: HTTP/2 told from HTTP/1.1 by its first bytes, the lean path then hyper, and
+//! the connection's part in shutdown.
+
+use alloc::sync::Arc;
+use core::convert::Infallible;
+use core::future::Future;
+use core::pin::Pin;
+use core::sync::atomic::Ordering;
+use core::task::{Poll, Waker};
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+use event_listener::listener;
+use hyper::body::Incoming;
+
+use crate::body::into_http;
+use crate::hyper_rt::{Exec, RuntimeTimer};
+use crate::server::{ConnGuard, FLUSH_AFTER_END, Shutdown, until_set};
+use crate::{Config, Request, Response, Runtime, conn_io, fanout, lean};
+use http::StatusCode;
+
+pub(crate) async fn serve_connection<R, H, F>(
+    runtime: R,
+    conn: R::Conn,
+    remote_addr: SocketAddr,
+    config: Config,
+    handler: Arc<H>,
+    lanes: Arc<fanout::Lanes>,
+    guard: ConnGuard,
+) where
+    R: Runtime,
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let shutdown = guard.0.clone();
+    let service_shutdown = shutdown.clone();
+    let lean_handler = handler.clone();
+    let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+        let handler = handler.clone();
+        let shutdown = service_shutdown.clone();
+        async move {
+            let (parts, body) = request.into_parts();
+            let Some(body) = read_body(body, config.max_request_body).await else {
+                let response = Response::status(StatusCode::PAYLOAD_TOO_LARGE);
+                return Ok::<_, Infallible>(into_http::<R>(response, &config, &shutdown));
+            };
+            let view =
+                Request::new(parts.method, parts.uri, parts.headers, remote_addr).with_body(body);
+            let response = handler(view).await;
+            Ok::<_, Infallible>(into_http::<R>(response, &config, &shutdown))
+        }
+    });
+    // HTTP/2 with prior knowledge or HTTP/1.1, told apart by the first bytes. (hyper-util's
+    // automatic builder does this too, but its connection is sized for HTTP/2 even when the
+    // client speaks HTTP/1.1, which costs every idle SSE stream kilobytes.)
+    let accepted = Instant::now();
+    // A client that has sent nothing yet has no request in flight: shutdown closes it at once.
+    let deadline = async {
+        with_deadline(
+            until_set(&shutdown, &shutdown.stopping),
+            R::sleep(config.header_read_timeout),
+        )
+        .await;
+    };
+    let sniffed = with_deadline(sniff(conn), deadline).await;
+    let Some(Ok((conn, prefix, http2))) = sniffed else {
+        drop(guard);
+        return;
+    };
+    let mut io = conn_io::Io::new(conn, prefix);
+    // The connection (and its socket) is gone before the guard says so.
+    if http2 {
+        let connection = hyper::server::conn::http2::Builder::new(Exec(runtime))
+            .timer(RuntimeTimer::<R>::default())
+            .serve_connection(io, service);
+        drive::<R, _>(
+            Box::pin(connection),
+            |c| c.get_mut().as_mut().graceful_shutdown(),
+            &shutdown,
+        )
+        .await;
+    } else {
+        // Requests without a body take the lean path; the first one that does not (or anything
+        // unusual) hands the rest of the connection to hyper.
+        let lean = lean::serve::<R, _, _>(
+            &mut io,
+            &config,
+            &*lean_handler,
+            &shutdown,
+            &lanes,
+            remote_addr,
+            accepted,
+        );
+        let next = drive::<R, _>(core::pin::pin!(lean), |_| {}, &shutdown).await;
+        if let Some(lean::Next::Hyper(read)) = next {
+            io.set_prefix(read);
+            // Boxed: the connection task stays small while the lean path serves a stream.
+            let connection = Box::pin(
+                hyper::server::conn::http1::Builder::new()
+                    .timer(RuntimeTimer::<R>::default())
+                    .header_read_timeout(config.header_read_timeout)
+                    .serve_connection(io, service),
+            );
+            drive::<R, _>(
+                connection,
+                |c| c.get_mut().as_mut().graceful_shutdown(),
+                &shutdown,
+            )
+            .await;
+        }
+    }
+    drop(guard);
+}
+
+/// The HTTP/2 connection preface a prior-knowledge client starts with.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Reads the first bytes of a connection, as far as needed to tell whether they are the HTTP/2
+/// preface. Returns the bytes read (to be replayed) and the verdict.
+async fn sniff<C: futures_io::AsyncRead + Unpin>(mut conn: C) -> io::Result<(C, Bytes, bool)> {
+    let mut prefix = [0u8; H2_PREFACE.len()];
+    let mut len = 0;
+    while len < prefix.len() {
+        let n = core::future::poll_fn(|cx| Pin::new(&mut conn).poll_read(cx, &mut prefix[len..]))
+            .await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        len += n;
+        if prefix[..len] != H2_PREFACE[..len] {
+            return Ok((conn, Bytes::copy_from_slice(&prefix[..len]), false));
+        }
+    }
+    Ok((conn, Bytes::copy_from_slice(&prefix), true))
+}
+
+/// `future`, or `None` once `deadline` completes first.
+pub(crate) async fn with_deadline<T>(
+    future: impl Future<Output = T>,
+    deadline: impl Future<Output = ()>,
+) -> Option<T> {
+    let mut future = core::pin::pin!(future);
+    let mut deadline = core::pin::pin!(deadline);
+    core::future::poll_fn(|cx| {
+        if let Poll::Ready(value) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(value));
+        }
+        deadline.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
+
+/// Runs a connection until it ends or the server's shutdown ends it: at `stopping` it finishes
+/// the response in flight (HTTP/2: `GOAWAY`); at `ended` its SSE bodies end (cleanly on
+/// HTTP/1.1), it gets a short, bounded flush, and it is dropped, which closes the socket.
+/// Returns the connection's output, or `None` if the flush deadline cut it short.
+async fn drive<R: Runtime, C: Future + Unpin>(
+    mut connection: C,
+    mut graceful: impl FnMut(Pin<&mut C>),
+    shutdown: &Shutdown,
+) -> Option<C::Output> {
+    let mut stopping_seen = false;
+    loop {
+        listener!(shutdown.stop => stop);
+        if shutdown.ended.load(Ordering::SeqCst) {
+            let mut flush = core::pin::pin!(R::sleep(FLUSH_AFTER_END));
+            return core::future::poll_fn(|cx| {
+                if let Poll::Ready(output) = Pin::new(&mut connection).poll(cx) {
+                    return Poll::Ready(Some(output));
+                }
+                flush.as_mut().poll(cx).map(|()| None)
+            })
+            .await;
+        }
+        if shutdown.stopping.load(Ordering::SeqCst) && !stopping_seen {
+            graceful(Pin::new(&mut connection));
+            stopping_seen = true;
+        }
+        let mut stop = core::pin::pin!(stop);
+        // The waker `stop` holds. Polling `stop` locks the list of listeners that every
+        // connection shares, and an SSE connection wakes once per event: it is polled again only
+        // when one of its flags is set or the task's waker changed.
+        let mut registered: Option<Waker> = None;
+        let done = core::future::poll_fn(|cx| {
+            if let Poll::Ready(output) = Pin::new(&mut connection).poll(cx) {
+                return Poll::Ready(Some(output));
+            }
+            let flagged = shutdown.ended.load(Ordering::SeqCst)
+                || (shutdown.stopping.load(Ordering::SeqCst) && !stopping_seen);
+            if !flagged && registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                return Poll::Pending;
+            }
+            registered = Some(cx.waker().clone());
+            stop.as_mut().poll(cx).map(|()| None)
+        })
+        .await;
+        if done.is_some() {
+            return done;
+        }
+    }
+}
+
+/// Reads a request body of at most `limit` bytes; `None` if it is larger or broken.
+async fn read_body(body: Incoming, limit: usize) -> Option<Bytes> {
+    use http_body::Body as _;
+    let mut body = core::pin::pin!(body);
+    let mut collected = bytes::BytesMut::new();
+    while let Some(frame) = core::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        if let Ok(data) = frame.ok()?.into_data() {
+            if collected.len() + data.len() > limit {
+                return None;
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Some(collected.freeze())
+}
