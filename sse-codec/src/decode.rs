@@ -583,12 +583,12 @@ impl Decoder {
         let mut batch = true;
         loop {
             self.settle(buf);
-            if self.can_read_in_place() {
-                if let Scan::More = self.each_in_place(buf, &mut f, batch) {
-                    self.compact(buf);
-                    return Ok(());
-                }
-                // Below, the block goes to the general path.
+            // Otherwise (or for a block the fast path leaves) the block goes to the general path.
+            if self.can_read_in_place()
+                && let Scan::More = self.each_in_place(buf, &mut f, batch)
+            {
+                self.compact(buf);
+                return Ok(());
             }
             batch = false;
             match self.decode_general(buf)? {

@@ -113,26 +113,40 @@ impl Config {
 pub struct ServerSpec {
     /// Its name in the table.
     pub name: String,
-    /// Whether it is one of ours (compared against the best of the others).
-    pub ours: bool,
+    /// What it is in the comparison.
+    pub role: Role,
     /// The executable.
     pub path: PathBuf,
     /// Its arguments (besides `--max-secs`).
     pub args: Vec<String>,
 }
 
-/// The four servers, with executables in `dir` (the directory of the `loadtest` binary).
+/// A server's part in the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// One of ours: compared against the best peer and the floor.
+    Ours,
+    /// A peer: the best of them sets each target.
+    Peer,
+    /// The reference: no runtime, no hub, one blocking `send` per stream per event from the
+    /// publishing thread. About what the kernel charges any server per event.
+    Floor,
+}
+
+/// The servers of a run, with executables in `dir` (the directory of the `loadtest` binary):
+/// ours, the peers, and the floor.
 pub fn default_servers(dir: &std::path::Path) -> Vec<ServerSpec> {
     [
-        ("ssewire-smol", true, "load-server-smol"),
-        ("ssewire-async-std", true, "load-server-async-std"),
-        ("axum", false, "load-server-axum"),
-        ("actix-web-lab", false, "load-server-actix"),
+        ("ssewire-smol", Role::Ours, "load-server-smol"),
+        ("ssewire-async-std", Role::Ours, "load-server-async-std"),
+        ("axum", Role::Peer, "load-server-axum"),
+        ("actix-web-lab", Role::Peer, "load-server-actix"),
+        ("floor", Role::Floor, "load-server-floor"),
     ]
     .into_iter()
-    .map(|(name, ours, bin)| ServerSpec {
+    .map(|(name, role, bin)| ServerSpec {
         name: name.into(),
-        ours,
+        role,
         path: dir.join(bin),
         args: Vec::new(),
     })
@@ -140,26 +154,14 @@ pub fn default_servers(dir: &std::path::Path) -> Vec<ServerSpec> {
 }
 
 /// Servers measured only when named with `--servers`: `ssewire-smol-local`, the smol server
-/// with its executor on the main (reactor) thread; `floor`, the least a broadcast server can
-/// spend per event (`load-server-floor`).
+/// with its executor on the main (reactor) thread.
 pub fn experiment_servers(dir: &std::path::Path) -> Vec<ServerSpec> {
-    [
-        ServerSpec {
-            name: "ssewire-smol-local".into(),
-            ours: true,
-            path: dir.join("load-server-smol"),
-            args: vec!["--local-executor".into()],
-        },
-        // A reference: how low CPU per event can go (listed with ours, so its ratio to the best
-        // peer shows the room there is).
-        ServerSpec {
-            name: "floor".into(),
-            ours: true,
-            path: dir.join("load-server-floor"),
-            args: Vec::new(),
-        },
-    ]
-    .into()
+    vec![ServerSpec {
+        name: "ssewire-smol-local".into(),
+        role: Role::Ours,
+        path: dir.join("load-server-smol"),
+        args: vec!["--local-executor".into()],
+    }]
 }
 
 /// The idle-memory phase.
@@ -601,22 +603,25 @@ pub fn markdown(config: &Config, results: &[ServerResult]) -> String {
     };
     let _ = writeln!(
         out,
-        "\nRatios to the best peer (memory: {}, CPU: {}, p99: {}); \
-         targets memory ≤ 0.7×, CPU ≤ 0.85×, p99 ≤ 0.8×, no fd growth:\n",
+        "\nRatios to the best peer (memory: {}, CPU: {}, p99: {}) and CPU to the floor's; \
+         targets {TARGETS}:\n",
         best.mem.1, best.cpu.1, best.p99.1
     );
     out.push_str(
-        "| server | memory / idle stream | CPU / event | p99 | fd growth |\n|---|---:|---:|---:|---:|\n",
+        "| server | memory / idle stream | CPU / event | CPU / floor's | p99 | fd growth |\n\
+         |---|---:|---:|---:|---:|---:|\n",
     );
     for ratios in best.ratios(results) {
         let _ = writeln!(
             out,
-            "| {} | {:.2}× {} | {:.2}× {} | {:.2}× {} | {} {} |",
+            "| {} | {:.2}× {} | {:.2}× {} | {:.2}× {} | {:.2}× {} | {} {} |",
             ratios.name,
             ratios.mem,
             verdict(ratios.mem <= MEM_TARGET),
             ratios.cpu,
             verdict(ratios.cpu <= CPU_TARGET),
+            ratios.floor,
+            verdict(ratios.floor <= FLOOR_TARGET),
             ratios.p99,
             verdict(ratios.p99 <= P99_TARGET),
             ratios.fd_growth,
@@ -626,10 +631,16 @@ pub fn markdown(config: &Config, results: &[ServerResult]) -> String {
     out
 }
 
-/// The targets, as ratios to the best peer.
-const MEM_TARGET: f64 = 0.7;
+/// The targets, as ratios to the best peer in the same run.
+const MEM_TARGET: f64 = 0.6;
 const CPU_TARGET: f64 = 0.85;
 const P99_TARGET: f64 = 0.8;
+/// CPU per event at most this much above the floor's in the same run.
+const FLOOR_TARGET: f64 = 1.2;
+
+/// The targets in words, for the tables.
+const TARGETS: &str = "memory ≤ 0.6×, CPU ≤ 0.85× (and ≤ 1.2× the floor's), p99 ≤ 0.8×, no fd \
+                       growth";
 
 fn verdict(met: bool) -> &'static str {
     if met { "✅" } else { "❌" }
@@ -652,6 +663,8 @@ struct Best {
     mem: (f64, String),
     cpu: (f64, String),
     p99: (f64, String),
+    /// The floor's CPU per event, if it ran.
+    floor_cpu: Option<f64>,
 }
 
 /// One of our servers against the best peers of its run.
@@ -660,14 +673,19 @@ struct Ratios {
     mem: f64,
     cpu: f64,
     p99: f64,
+    /// CPU per event over the floor's (NaN without a floor).
+    floor: f64,
     fd_growth: i64,
 }
 
 impl Best {
     /// `None` unless the run has peers and servers of ours.
     fn of(results: &[ServerResult]) -> Option<Best> {
-        let peers: Vec<&ServerResult> = results.iter().filter(|r| !r.spec.ours).collect();
-        if peers.is_empty() || !results.iter().any(|r| r.spec.ours) {
+        let peers: Vec<&ServerResult> = results
+            .iter()
+            .filter(|r| r.spec.role == Role::Peer)
+            .collect();
+        if peers.is_empty() || !results.iter().any(|r| r.spec.role == Role::Ours) {
             return None;
         }
         let best = |f: fn(&ServerResult) -> f64| -> (f64, String) {
@@ -681,18 +699,20 @@ impl Best {
             mem: best(mem),
             cpu: best(cpu),
             p99: best(p99),
+            floor_cpu: results.iter().find(|r| r.spec.role == Role::Floor).map(cpu),
         })
     }
 
     fn ratios(&self, results: &[ServerResult]) -> Vec<Ratios> {
         results
             .iter()
-            .filter(|r| r.spec.ours)
+            .filter(|r| r.spec.role == Role::Ours)
             .map(|r| Ratios {
                 name: r.spec.name.clone(),
                 mem: mem(r) / self.mem.0,
                 cpu: cpu(r) / self.cpu.0,
                 p99: p99(r) / self.p99.0,
+                floor: self.floor_cpu.map_or(f64::NAN, |floor| cpu(r) / floor),
                 fd_growth: r.cycles.fd_growth(),
             })
             .collect()
@@ -725,12 +745,14 @@ pub fn markdown_rounds(config: &Config, rounds: &[Vec<ServerResult>]) -> String 
     };
     let _ = writeln!(
         out,
-        "### Across the {} rounds\n\nEach round's ratios to that round's best peer, then the median \
-         (the verdict); fd growth is the largest of the rounds.\n",
+        "### Across the {} rounds\n\nEach round's ratios to that round's best peer (CPU also to \
+         that round's floor), then the median (the verdict); fd growth is the largest of the \
+         rounds. Targets: {TARGETS}.\n",
         per_round.len()
     );
     out.push_str(
-        "| server | memory / idle stream | CPU / event | p99 | fd growth |\n|---|---|---|---|---:|\n",
+        "| server | memory / idle stream | CPU / event | CPU / floor's | p99 | fd growth |\n\
+         |---|---|---|---|---|---:|\n",
     );
     for ours in first {
         let rounds = of_server(&ours.name);
@@ -746,15 +768,18 @@ pub fn markdown_rounds(config: &Config, rounds: &[Vec<ServerResult>]) -> String 
         };
         let (mem_list, mem_median) = of(|r| r.mem);
         let (cpu_list, cpu_median) = of(|r| r.cpu);
+        let (floor_list, floor_median) = of(|r| r.floor);
         let (p99_list, p99_median) = of(|r| r.p99);
         let fd_growth = rounds.iter().map(|r| r.fd_growth).max().unwrap_or(0);
         let _ = writeln!(
             out,
             "| {} | {mem_list} → **{mem_median:.2}×** {} | {cpu_list} → **{cpu_median:.2}×** {} \
+             | {floor_list} → **{floor_median:.2}×** {} \
              | {p99_list} → **{p99_median:.2}×** {} | {fd_growth} {} |",
             ours.name,
             verdict(mem_median <= MEM_TARGET),
             verdict(cpu_median <= CPU_TARGET),
+            verdict(floor_median <= FLOOR_TARGET),
             verdict(p99_median <= P99_TARGET),
             verdict(fd_growth <= 0),
         );

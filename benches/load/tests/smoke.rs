@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use ssewire_load::driver::{self, Config, ServerSpec};
+use ssewire_load::driver::{self, Config, Role, ServerSpec};
 
-fn spec(name: &str, ours: bool, path: &str) -> ServerSpec {
+fn spec(name: &str, role: Role, path: &str) -> ServerSpec {
     ServerSpec {
         name: name.into(),
-        ours,
+        role,
         path: PathBuf::from(path),
         args: Vec::new(),
     }
@@ -18,16 +18,20 @@ fn spec(name: &str, ours: bool, path: &str) -> ServerSpec {
 fn smoke_all_four_servers() {
     ssewire_load::sys::raise_nofile();
     let servers = [
-        spec("ssewire-smol", true, env!("CARGO_BIN_EXE_load-server-smol")),
+        spec(
+            "ssewire-smol",
+            Role::Ours,
+            env!("CARGO_BIN_EXE_load-server-smol"),
+        ),
         spec(
             "ssewire-async-std",
-            true,
+            Role::Ours,
             env!("CARGO_BIN_EXE_load-server-async-std"),
         ),
-        spec("axum", false, env!("CARGO_BIN_EXE_load-server-axum")),
+        spec("axum", Role::Peer, env!("CARGO_BIN_EXE_load-server-axum")),
         spec(
             "actix-web-lab",
-            false,
+            Role::Peer,
             env!("CARGO_BIN_EXE_load-server-actix"),
         ),
     ];
@@ -51,7 +55,7 @@ fn smoke_all_four_servers() {
         // Ours must close at once; a peer's fd behaviour is reported, not asserted (actix-web
         // notices a closed idle stream only at its next write, the keep-alive).
         assert!(
-            !r.spec.ours || r.cycles.fd_growth() <= 0,
+            r.spec.role != Role::Ours || r.cycles.fd_growth() <= 0,
             "{name}: fds back to the baseline after the cycles ({} → {})",
             r.cycles.fds_before,
             r.cycles.fds_after

@@ -4,8 +4,7 @@
 //! stream, CPU per event and latency, and fds/RSS across connect/disconnect cycles, and prints a
 //! markdown table. Flags: `--smoke` (200 streams, 2 s), `--idle N`, `--streams N`, `--rate R`,
 //! `--secs S`, `--cycles N`, `--concurrency N`, `--servers a,b` (measured in that order; names
-//! from the table, the `load-server-lean` experiments `lean-auto`, `futuresio-auto`, `lean-h1`,
-//! `futuresio-h1`, or the reference `floor`), `--rounds N` (measure them all N times, the order
+//! from the table, `floor`, or the experiment `ssewire-smol-local`), `--rounds N` (measure them all N times, the order
 //! reversed every other round, and judge each target by the median of the rounds' ratios: the
 //! machine drifts over a run, and a server measured once, at one end of it, carries that drift),
 //! `--out FILE` (also write the table there), `--pin S,C` (the server on core S, this client on
