@@ -56,9 +56,21 @@ pub struct ServerArgs {
     pub max_life: Duration,
     /// Run tasks on an executor driven by the main thread (smol server).
     pub local_executor: bool,
+    /// Turn the server's fan-out lanes off (`--no-lanes`, or `SSEWIRE_NO_LANES` set in the
+    /// environment, which the driver's children inherit): each connection's task writes its own
+    /// events, the baseline the lanes are measured against.
+    pub no_lanes: bool,
 }
 
 impl ServerArgs {
+    /// The ssewire servers' settings: the defaults, with the lanes as asked.
+    pub fn server_config(&self) -> ssewire_server::Config {
+        ssewire_server::Config {
+            fan_out_lanes: !self.no_lanes,
+            ..ssewire_server::Config::default()
+        }
+    }
+
     /// Parses `std::env::args`; exits with a message on a bad flag.
     pub fn from_env() -> ServerArgs {
         let mut args = ServerArgs {
@@ -68,11 +80,16 @@ impl ServerArgs {
             },
             max_life: Duration::from_secs(900),
             local_executor: false,
+            no_lanes: std::env::var_os("SSEWIRE_NO_LANES").is_some(),
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
             if flag == "--local-executor" {
                 args.local_executor = true;
+                continue;
+            }
+            if flag == "--no-lanes" {
+                args.no_lanes = true;
                 continue;
             }
             let value = it.next().unwrap_or_default();

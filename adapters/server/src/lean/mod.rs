@@ -114,7 +114,7 @@ where
                 drop(out);
                 // A hub subscription, on a runtime whose sockets can be shared, is written by a
                 // fan-out task while it is idle (see `fanout`).
-                let direct = direct.and_then(|handle| {
+                let direct = direct.filter(|_| config.fan_out_lanes).and_then(|handle| {
                     let conn = R::try_clone(io.get_ref())?;
                     handle.attach(Box::new(ChunkSink(conn)));
                     let lane = lanes.join(handle.clone());

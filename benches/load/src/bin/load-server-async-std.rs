@@ -13,12 +13,13 @@ use ssewire_stream::Hub;
 fn main() -> std::io::Result<()> {
     let args = sys::ServerArgs::from_env();
     sys::server_prelude(args.max_life);
+    let config = args.server_config();
     let hub = Hub::default();
     let publisher = Arc::new(Publisher::default());
     async_std::task::block_on(async {
         start(&hub, &publisher, args.plan);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        let server = ssewire_async_std::serve(addr, move |request: Request| {
+        let server = ssewire_async_std::serve_with(addr, config, move |request: Request| {
             let (hub, publisher) = (hub.clone(), publisher.clone());
             async move {
                 if request.path() != "/control" {

@@ -23,6 +23,7 @@ fn main() -> std::io::Result<()> {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     };
     sys::server_prelude(args.max_life);
+    let config = args.server_config();
     let hub = Hub::default();
     let publisher = Arc::new(Publisher::default());
     let executor = Arc::new(smol::Executor::new());
@@ -50,8 +51,7 @@ fn main() -> std::io::Result<()> {
                 }
             }
         };
-        let server =
-            ssewire_smol::serve_on(&ex, addr, ssewire_smol::Config::default(), handler).await?;
+        let server = ssewire_smol::serve_on(&ex, addr, config, handler).await?;
         sys::announce_port(server.local_addr().port());
         server.stopped().await;
         Ok(())
