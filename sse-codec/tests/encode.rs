@@ -1,5 +1,21 @@
 //! Encoder rules: the exact bytes `encode` writes, `encoded_len`, checked construction, and
-//! round trips through the decoder (DESIGN.md "Encoder rules" and "What `send` accepts").
+//! round trips through the decoder.
+//!
+//! The rules, so that whatever an `Event` holds is read back by the WHATWG HTML "Server-sent
+//! events" parser as exactly that event:
+//! - fields go out in the order comment, `event`, `id`, `retry`, `data`, each as `name: value`
+//!   (one space, which the parser strips), ending with a blank line; an event with no field
+//!   writes nothing;
+//! - every line break in data (LF, CRLF or a lone CR) starts a new `data:` line, so no CR ever
+//!   reaches the wire and data cannot inject a field or end the event early; comments split the
+//!   same way into `:` lines;
+//! - an event type or id with a line break (or an id with NUL, which the parser would ignore)
+//!   is refused when it is built, so `encode` cannot fail; an empty `id` is written, since it
+//!   resets the client's last event ID;
+//! - `retry` is written in whole milliseconds;
+//! - what `send` accepts: text becomes a `message` with that data, and with the `json` feature
+//!   `Json(value)` is one `data:` line of compact JSON, while a JSON object with an `"event"` key
+//!   is a custom event (`data`, `id`, `retry`), its fields of the wrong type refused.
 
 use core::time::Duration;
 

@@ -1,6 +1,23 @@
 //! Spec tests: the WHATWG HTML "Server-sent events" parsing rules (§9.2.5 "Parsing an event
 //! stream", §9.2.6 "Interpreting an event stream"), the web-platform-tests `eventsource/format-*`
-//! cases, and every decoder pitfall listed in DESIGN.md.
+//! cases, and the pitfalls where SSE decoders commonly go wrong:
+//! - a CR at the end of a read ends its line at once, and an LF at the start of the next read is
+//!   the rest of that CRLF, not a blank line (no early dispatch, no waiting for the next byte);
+//!   CR, LF and CRLF line ends mixed in one stream;
+//! - the UTF-8 BOM stripped once, at the start of the stream only, even when split across reads;
+//!   a truncated BOM is kept;
+//! - a field name with no colon (`data`, `id`, `event`) is that field with an empty value; only
+//!   one space after the colon is stripped (`data:  x` is ` x`); names are case-sensitive;
+//!   unknown fields, comments and a data-less block dispatch nothing (an `event`-only block
+//!   resets the type);
+//! - `id` sets the last event ID even in a block with no data, persists across events, is reset
+//!   by an empty value (a bare `id`, or `id: ` with just the space), and is ignored when it
+//!   contains NUL; the id of an unterminated final event is not in force;
+//! - `retry` only when its value (after the one stripped space, so `retry: 1500` counts) is all
+//!   ASCII digits: no sign, other space or decimal point; a bogus value does not reset the last
+//!   good one;
+//! - invalid UTF-8 becomes U+FFFD without stalling or ending the stream;
+//! - an unterminated final event is dropped at the end of the stream.
 //!
 //! Each case is a table row: input bytes → the events a browser would dispatch (type, data,
 //! `lastEventId`), the reconnection time and the last event ID at the end of the stream. Every
