@@ -16,6 +16,9 @@
 //! - [`SseBody`] is an `http_body::Body`, for hyper, axum or any server built on `http-body`.
 //! - [`direct`] is the seam a server uses to write a subscription's frames to its client from a
 //!   fan-out task of its own.
+//! - [`DecodeStream`] is the client side: a response body's byte chunks (any `Stream`, with or
+//!   without a transport error) in, events out, with the last event ID and `retry` that a
+//!   reconnection needs, and whether the body ended inside an event ([`Ended`]).
 //!
 //! The events themselves come from the codec, [`ssewire`]. A ready server is `ssewire-smol` or
 //! `ssewire-async-std`.
@@ -49,11 +52,13 @@ extern crate alloc;
 
 mod body;
 mod bridge;
+mod decode;
 pub mod direct;
 mod hub;
 mod keepalive;
 
 pub use body::{SseBody, sse_headers};
 pub use bridge::{EventStream, ProducerOutput, SendError, Sender, stream};
+pub use decode::{DecodeError, DecodeStream, Ended, IntoChunk};
 pub use hub::{Hub, HubConfig, SlowPolicy, Subscription};
 pub use keepalive::{KEEP_ALIVE_FRAME, KeepAlive, KeepAliveStream, Timer};
