@@ -64,6 +64,7 @@ mod sealed {
     impl<E> Sealed for Result<(), E> {}
 }
 
+// Measured (benches/bridge.rs, 1000 events, same task): 107–160 µs text, 130–139 µs JSON; async-channel bounded(1) 272–384 / 298–380 µs; event-listener 278–348 / 264–383 µs.
 #[derive(Default)]
 struct State {
     /// The one encoded event waiting for the consumer.
@@ -182,10 +183,10 @@ impl Drop for Sender {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         state.senders -= 1;
-        if state.senders == 0 {
-            if let Some(waker) = state.consumer.take() {
-                waker.wake();
-            }
+        if state.senders == 0
+            && let Some(waker) = state.consumer.take()
+        {
+            waker.wake();
         }
     }
 }
@@ -270,10 +271,10 @@ where
         if let Some(frame) = take_slot(this.shared) {
             return Poll::Ready(Some(frame));
         }
-        if let Some(producer) = this.producer.as_mut().as_pin_mut() {
-            if producer.poll(cx).is_ready() {
-                this.producer.set(None);
-            }
+        if let Some(producer) = this.producer.as_mut().as_pin_mut()
+            && producer.poll(cx).is_ready()
+        {
+            this.producer.set(None);
         }
         // One lock decides: the frame the producer just sent, the end, or waiting.
         let mut state = this.shared.lock();
