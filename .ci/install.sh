@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and the machine may lack: Chromium (browser tests) and the npm
-# packages of the demo page (HTMX, its SSE extension, playwright-core). Idempotent.
+# packages of the demo page (HTMX, its SSE extension, playwright-core). Idempotent: apt-get runs
+# only when there is no `chromium`, `npm ci` only when node_modules is missing or older than
+# package-lock.json (`npm ci` deletes node_modules first, under any test reading it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1; then
@@ -8,6 +10,6 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 chromium --version
-if [ -f package.json ]; then
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -339,10 +339,10 @@ impl BodySource for hyper::body::Incoming {
                 None => return Ok(None),
                 Some(Err(e)) => return Err(io::Error::other(e)),
                 Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        if !data.is_empty() {
-                            return Ok(Some(data));
-                        }
+                    if let Ok(data) = frame.into_data()
+                        && !data.is_empty()
+                    {
+                        return Ok(Some(data));
                     }
                 }
             }

@@ -4,17 +4,19 @@
 //!
 //! An adapter adds one file, `tests/conformance.rs`:
 //!
-//! ```ignore
+//! ```text
 //! ssewire_conformance::suite!(runtime = ssewire_smol::Smol::global(), block_on = smol::block_on);
 //! ```
 //!
 //! which expands into one `#[test]` per behaviour (see [`tests`]). Each test bounds its own run
 //! time with the runtime's timer and shuts its server down.
 //!
-//! The browser test (`browser_demo`) needs `node`, `npm ci` run at the repository root
-//! (playwright-core, HTMX) and Chromium (`/usr/bin/chromium`, or `SSEWIRE_CHROMIUM`). When one
-//! is missing it prints `browser test SKIPPED: <reason>` and passes, unless
-//! `SSEWIRE_REQUIRE_BROWSER=1`, which makes it fail.
+//! The browser tests (`browser_demo`, `browser_room`) need `node`, the npm packages of the
+//! repository root (playwright-core, HTMX) and Chromium (`/usr/bin/chromium`, or
+//! `SSEWIRE_CHROMIUM`), so they are `#[ignore]`d: `cargo test` lists them as ignored, and
+//! `cargo test -- --include-ignored` (or `bash .ci/test.sh`, which installs what they need
+//! first) runs them. Run, they install the npm packages themselves when `npm` is there and fail
+//! when node or Chromium is missing, saying how to install it (see [`browser`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,8 +32,10 @@ pub mod tests;
 
 /// Expands into one `#[test]` per conformance test, each running on `runtime` (an expression
 /// evaluated once per test) under `block_on` (a path to a `fn(impl Future<Output = T>) -> T`).
+/// The browser tests are `#[ignore]`d (they need node and Chromium): run them with
+/// `--include-ignored`.
 ///
-/// ```ignore
+/// ```text
 /// ssewire_conformance::suite!(runtime = ssewire_smol::Smol::global(), block_on = smol::block_on);
 /// ```
 #[macro_export]
@@ -60,6 +64,9 @@ macro_rules! suite {
             idle_keep_alive_connection_closes
             demo_json_and_custom_event
             demo_chat_stream_and_resume
+        }
+        $crate::__suite! {
+            ignored ($runtime) ($block_on)
             browser_demo
             browser_room
         }
@@ -72,6 +79,15 @@ macro_rules! __suite {
     (($runtime:expr) ($block_on:path) $($name:ident)*) => {
         $(
             #[test]
+            fn $name() {
+                $block_on($crate::tests::$name($runtime));
+            }
+        )*
+    };
+    (ignored ($runtime:expr) ($block_on:path) $($name:ident)*) => {
+        $(
+            #[test]
+            #[ignore = "needs Chromium and node: run with --include-ignored (see README)"]
             fn $name() {
                 $block_on($crate::tests::$name($runtime));
             }
