@@ -9,13 +9,15 @@
 //! - `GET /api/json`: JSON pushes (`{"id":1,"status":"ok"}`) and a custom event;
 //! - `GET /counter` and `/api/counter`: events in bursts of three; the stream ends after each
 //!   burst, the browser reconnects with `Last-Event-ID`, and after nine events `204` stops it;
-//! - `GET /assets/htmx.min.js`, `/assets/sse.js`: HTMX from `node_modules` when `npm ci` has run.
+//! - `GET /assets/htmx.min.js`, `/assets/sse.js`: HTMX and its SSE extension from `node_modules`
+//!   when `npm ci` has run, otherwise a `302` to the same version on unpkg, so the page works on
+//!   a fresh clone too.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use ssewire::{Event, Json};
-use ssewire_server::{Request, Response, Runtime, StatusCode};
+use ssewire_server::{HeaderValue, Request, Response, Runtime, StatusCode, header};
 use ssewire_stream::KeepAlive;
 
 const PAGE: &str = include_str!("../pages/chat.html");
@@ -30,8 +32,8 @@ pub async fn handle<R: Runtime>(request: Request) -> Response {
         "/api/chat_stream" => chat_stream::<R>(&request),
         "/api/json" => json_stream(),
         "/api/counter" => counter::<R>(&request),
-        "/assets/htmx.min.js" => asset("htmx.org/dist/htmx.min.js"),
-        "/assets/sse.js" => asset("htmx-ext-sse/dist/sse.js"),
+        "/assets/htmx.min.js" => asset("htmx.org/dist/htmx.min.js", HTMX_CDN),
+        "/assets/sse.js" => asset("htmx-ext-sse/dist/sse.js", HTMX_SSE_CDN),
         _ => Response::not_found(),
     }
 }
@@ -141,11 +143,19 @@ fn node_modules() -> PathBuf {
         })
 }
 
-fn asset(path: &str) -> Response {
+/// The published copies of the exact versions in the repository's `package.json` (a test checks),
+/// for a clone where `npm ci` has not run.
+const HTMX_CDN: &str = "https://unpkg.com/htmx.org@2.0.11/dist/htmx.min.js";
+const HTMX_SSE_CDN: &str = "https://unpkg.com/htmx-ext-sse@2.2.4/dist/sse.js";
+
+/// `path` under `node_modules`, or a redirect to `cdn` when there is no local copy.
+fn asset(path: &str, cdn: &'static str) -> Response {
     match std::fs::read(node_modules().join(path)) {
         Ok(bytes) => Response::bytes(StatusCode::OK, "text/javascript; charset=utf-8", bytes),
-        // The page falls back to plain EventSource.
-        Err(_) => Response::not_found(),
+        // The demo command alone must show HTMX working; offline, the page falls back to plain
+        // EventSource.
+        Err(_) => Response::status(StatusCode::FOUND)
+            .with_header(header::LOCATION, HeaderValue::from_static(cdn)),
     }
 }
 
@@ -162,4 +172,34 @@ fn escape_html(ch: char) -> String {
 
 fn url_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CDN copies are the versions `npm ci` installs.
+    #[test]
+    fn cdn_urls_name_package_json_versions() {
+        let manifest: serde_json::Value = serde_json::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../package.json"
+        )))
+        .expect("package.json is JSON");
+        for (package, url) in [("htmx.org", HTMX_CDN), ("htmx-ext-sse", HTMX_SSE_CDN)] {
+            let version = manifest["dependencies"][package]
+                .as_str()
+                .expect("a version in package.json");
+            let pinned = format!("https://unpkg.com/{package}@{version}/dist/");
+            assert!(url.starts_with(&pinned), "{url} is not {pinned}…");
+        }
+    }
+
+    /// Without a local copy the assets redirect to the CDN.
+    #[test]
+    fn missing_asset_redirects_to_the_cdn() {
+        let response = asset("no-such-package/dist/none.js", HTMX_CDN);
+        assert_eq!(response.status_code(), StatusCode::FOUND);
+        assert_eq!(response.headers()[header::LOCATION], HTMX_CDN);
+    }
 }
