@@ -11,9 +11,9 @@ use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::{Context, Poll, Waker};
 use std::io;
-use std::sync::Mutex;
 use std::task::Wake;
 
+use atomic_waker::AtomicWaker;
 use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 
@@ -55,7 +55,7 @@ impl<T> Io<T> {
             prefix,
             gate: Arc::new(ReadGate {
                 readable: AtomicBool::new(true),
-                task: Mutex::new(None),
+                task: AtomicWaker::new(),
             }),
         }
     }
@@ -65,7 +65,8 @@ impl<T> Io<T> {
 struct ReadGate {
     /// Invariant: false only between a read that returned `Pending` and the reactor's wake-up.
     readable: AtomicBool,
-    task: Mutex<Option<Waker>>,
+    /// The task that last polled the read side (a waker equal to the stored one is not cloned).
+    task: AtomicWaker,
 }
 
 impl Wake for ReadGate {
@@ -74,11 +75,9 @@ impl Wake for ReadGate {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        // Set before the wake, so the task it wakes sees the socket readable.
         self.readable.store(true, Ordering::SeqCst);
-        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(task) = task {
-            task.wake();
-        }
+        self.task.wake();
     }
 }
 
@@ -94,12 +93,7 @@ impl<T: AsyncRead> hyper::rt::Read for Io<T> {
             buf.put_slice(&this.prefix.split_to(n));
             return Poll::Ready(Ok(()));
         }
-        {
-            let mut task = this.gate.task.lock().unwrap_or_else(|p| p.into_inner());
-            if !task.as_ref().is_some_and(|t| t.will_wake(cx.waker())) {
-                *task = Some(cx.waker().clone());
-            }
-        }
+        this.gate.task.register(cx.waker());
         if !this.gate.readable.load(Ordering::SeqCst) {
             // The reactor has not signalled since the last `WouldBlock`: no syscall.
             return Poll::Pending;
