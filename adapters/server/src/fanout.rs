@@ -779,7 +779,7 @@ mod tests {
                         }
                         round += 1;
                         let finished = done.load(Ordering::SeqCst);
-                        if !finished && round % 20 == 0 {
+                        if !finished && round.is_multiple_of(20) {
                             // One stream leaves, another joins.
                             let leaving = (next_seed() % conns.len() as u64) as usize;
                             conns[leaving].sub = None;
