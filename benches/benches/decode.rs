@@ -162,8 +162,8 @@ fn decode(c: &mut Criterion) {
             for (name, decode) in DECODERS {
                 let got = decode(&pieces);
                 if name != "memchr" && got != expected {
-                    // Not an error: the peers' deviations from the spec are documented in
-                    // PEERS.md; the numbers are still comparable work on the same bytes.
+                    // Not an error: some peers deviate from the spec (see the benches README);
+                    // the numbers are still comparable work on the same bytes.
                     eprintln!(
                         "note: {name} on {corpus}/{label}: {got:?} (events, data bytes), ssewire {expected:?}"
                     );

@@ -1,6 +1,6 @@
 //! The AI-chat demo on async-std: `cargo run -p ssewire-async-std --example chat_async_std`,
-//! then open the printed address. `PORT` picks the port (default 3000); run `npm ci` once for the
-//! HTMX panel.
+//! then open the printed address. `PORT` picks the port (default 3000). HTMX comes from
+//! `node_modules` after `npm ci`, from its CDN otherwise.
 
 use ssewire_async_std::AsyncStd;
 

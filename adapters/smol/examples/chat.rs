@@ -1,5 +1,6 @@
 //! The AI-chat demo on smol: `cargo run -p ssewire-smol --example chat`, then open the printed
-//! address. `PORT` picks the port (default 3000); run `npm ci` once for the HTMX panel.
+//! address. `PORT` picks the port (default 3000). HTMX comes from `node_modules` after
+//! `npm ci`, from its CDN otherwise.
 
 use ssewire_smol::Smol;
 

@@ -11,7 +11,7 @@ use futures_core::Stream;
 /// A runtime's timer: the one thing keep-alive needs from it.
 ///
 /// Implemented for every `FnMut(Duration) -> impl Future<Output = ()>`, so
-/// `|d| async_io::Timer::after(d)`-style closures work as they are. Such a timer has no clock,
+/// `|d| async_std::task::sleep(d)`-style closures work as they are. Such a timer has no clock,
 /// so every event re-arms it; a timer that also implements [`now`](Timer::now) is armed once
 /// per idle interval instead (with many streams, arming a runtime timer per event costs
 /// reactor wake-ups and system calls).

@@ -118,11 +118,11 @@ fn main() -> ExitCode {
         _ => driver::markdown_rounds(&config, &all),
     };
     println!("{table}");
-    if let Some(path) = out {
-        if let Err(e) = std::fs::write(&path, &table) {
-            eprintln!("loadtest: cannot write {path}: {e}");
-            return ExitCode::FAILURE;
-        }
+    if let Some(path) = out
+        && let Err(e) = std::fs::write(&path, &table)
+    {
+        eprintln!("loadtest: cannot write {path}: {e}");
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }
