@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use event_listener::listener;
+use futures_lite::future::or;
 use hyper::body::Incoming;
 
 use crate::body::into_http;
@@ -136,18 +137,15 @@ async fn sniff<C: futures_io::AsyncRead + Unpin>(mut conn: C) -> io::Result<(C, 
     Ok((conn, Bytes::copy_from_slice(&prefix), true))
 }
 
-/// `future`, or `None` once `deadline` completes first.
+/// `future`, or `None` once `deadline` completes first. `future` is polled first, so a value
+/// ready at the deadline is kept.
 pub(crate) async fn with_deadline<T>(
     future: impl Future<Output = T>,
     deadline: impl Future<Output = ()>,
 ) -> Option<T> {
-    let mut future = core::pin::pin!(future);
-    let mut deadline = core::pin::pin!(deadline);
-    core::future::poll_fn(|cx| {
-        if let Poll::Ready(value) = future.as_mut().poll(cx) {
-            return Poll::Ready(Some(value));
-        }
-        deadline.as_mut().poll(cx).map(|()| None)
+    or(async { Some(future.await) }, async {
+        deadline.await;
+        None
     })
     .await
 }
@@ -165,14 +163,7 @@ async fn drive<R: Runtime, C: Future + Unpin>(
     loop {
         listener!(shutdown.stop => stop);
         if shutdown.ended.load(Ordering::SeqCst) {
-            let mut flush = core::pin::pin!(R::sleep(FLUSH_AFTER_END));
-            return core::future::poll_fn(|cx| {
-                if let Poll::Ready(output) = Pin::new(&mut connection).poll(cx) {
-                    return Poll::Ready(Some(output));
-                }
-                flush.as_mut().poll(cx).map(|()| None)
-            })
-            .await;
+            return with_deadline(&mut connection, R::sleep(FLUSH_AFTER_END)).await;
         }
         if shutdown.stopping.load(Ordering::SeqCst) && !stopping_seen {
             graceful(Pin::new(&mut connection));
@@ -183,6 +174,7 @@ async fn drive<R: Runtime, C: Future + Unpin>(
         // connection shares, and an SSE connection wakes once per event: it is polled again only
         // when one of its flags is set or the task's waker changed.
         let mut registered: Option<Waker> = None;
+        // Not `futures_lite::future::or`: it would poll `stop` at every wake-up.
         let done = core::future::poll_fn(|cx| {
             if let Poll::Ready(output) = Pin::new(&mut connection).poll(cx) {
                 return Poll::Ready(Some(output));

@@ -3,7 +3,6 @@
 use alloc::sync::Arc;
 use core::future::Future;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use core::task::Poll;
 use core::time::Duration;
 use std::io;
 use std::net::SocketAddr;
@@ -131,15 +130,9 @@ async fn wait_drained(state: &Shutdown, deadline: impl Future<Output = ()>) {
         if state.drained() {
             return;
         }
-        let mut listener = core::pin::pin!(listener);
-        let woke = core::future::poll_fn(|cx| {
-            if listener.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(true);
-            }
-            deadline.as_mut().poll(cx).map(|()| false)
-        })
-        .await;
-        if !woke {
+        // The listener first: a connection that closed at the deadline still counts.
+        let woke = conn::with_deadline(listener, deadline.as_mut()).await;
+        if woke.is_none() {
             return;
         }
     }
@@ -211,15 +204,8 @@ async fn accept_loop<R, H, F>(
         if shutdown.stopping.load(Ordering::SeqCst) {
             return;
         }
-        let mut accept = core::pin::pin!(R::accept(&listener));
-        let mut stop = core::pin::pin!(stop);
-        let accepted = core::future::poll_fn(|cx| {
-            if let Poll::Ready(result) = accept.as_mut().poll(cx) {
-                return Poll::Ready(Some(result));
-            }
-            stop.as_mut().poll(cx).map(|()| None)
-        })
-        .await;
+        // `accept` first: a connection ready as `stop` fires is served, not dropped.
+        let accepted = conn::with_deadline(R::accept(&listener), stop).await;
         match accepted {
             None => continue,
             Some(Ok((conn, remote_addr))) => {
