@@ -116,7 +116,9 @@ impl DirectHandle {
 
     /// Gives the subscription the client's socket, for a fan-out task to write to.
     pub fn attach(&self, sink: Box<dyn Sink>) {
-        lock(&self.0.0).direct.sink = Some(sink);
+        let old = lock(&self.0.0).direct.sink.replace(sink);
+        // A sink attached before, if any, is let go with the lock released (see `SubShared`).
+        drop(old);
     }
 
     /// Hands writing over to the fan-out task woken by `lane`, if a sink is attached and nothing
@@ -132,7 +134,10 @@ impl DirectHandle {
         {
             return false;
         }
-        sub.direct.lane = Some(lane.clone());
+        let old = sub.direct.lane.replace(lane.clone());
+        drop(sub);
+        // Dropped unlocked (see `SubShared`).
+        drop(old);
         true
     }
 
@@ -150,7 +155,10 @@ impl DirectHandle {
         // Only a task that released the socket (so a sink was attached) claims it: no sink now
         // means the fan-out task has it out, writing.
         if sub.direct.sink.is_none() {
-            sub.waker = Some(waker.clone());
+            let old = sub.waker.replace(waker.clone());
+            drop(sub);
+            // Dropped unlocked (see `SubShared`).
+            drop(old);
             return Poll::Pending;
         }
         Poll::Ready(sub.direct.partial.take())
@@ -169,7 +177,9 @@ impl DirectHandle {
             return Turn::Idle;
         }
         if sub.dropped > 0 || sub.disconnected {
-            hand_over(sub);
+            let woken = hand_over(sub);
+            drop(guard);
+            wake(woken);
             return Turn::Idle;
         }
         let Some(sink) = sub.direct.sink.take() else {
@@ -222,7 +232,9 @@ impl DirectHandle {
         }
         // Claimed meanwhile, a full socket, a gap marker or the end: the subscriber's task's turn.
         if !done || sub.direct.lane.is_none() || sub.dropped > 0 || sub.disconnected {
-            hand_over(sub);
+            let woken = hand_over(sub);
+            drop(guard);
+            wake(woken);
             return Finished::Done;
         }
         if sub.queue.is_empty() {
@@ -237,7 +249,9 @@ impl DirectHandle {
     pub fn hand_back(&self) {
         let mut sub = lock(&self.0.0);
         if sub.direct.sink.is_some() && sub.direct.lane.is_some() && !sub.queue.is_empty() {
-            hand_over(&mut sub);
+            let woken = hand_over(&mut sub);
+            drop(sub);
+            wake(woken);
         }
     }
 
@@ -279,10 +293,17 @@ impl DirectHandle {
     }
 }
 
-/// Gives the socket back to the subscriber's task and wakes it.
-fn hand_over(sub: &mut SubState) {
+/// Gives the socket back to the subscriber's task; returns its waker, for the caller to wake once
+/// the subscriber's lock is released (see `SubShared`).
+#[must_use]
+fn hand_over(sub: &mut SubState) -> Option<Waker> {
     sub.direct.lane = None;
-    if let Some(waker) = sub.waker.take() {
+    sub.waker.take()
+}
+
+/// Wakes the subscriber's task that [`hand_over`] returned, if any.
+fn wake(woken: Option<Waker>) {
+    if let Some(waker) = woken {
         waker.wake();
     }
 }

@@ -7,9 +7,10 @@
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::fmt;
+use core::mem;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
@@ -18,6 +19,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures_core::Stream;
+use slab::Slab;
 
 use ssewire::{Event, EventId, EventType};
 
@@ -97,7 +99,37 @@ struct HubState {
     next_id: u64,
     ring: VecDeque<Retained>,
     ring_bytes: usize,
-    subscribers: Vec<Arc<SubShared>>,
+    /// Every subscription not yet dropped, in the slot whose key it holds. A subscription's `Drop`
+    /// vacates its own slot (and only it does), so neither a subscribe nor a publish ever scans
+    /// for departed subscribers, and a key is never reused while its subscription lives.
+    subscribers: Slab<Arc<SubShared>>,
+    /// The wakers a publish or a disconnect collects, to wake once the hub is unlocked: kept here
+    /// between calls so that waking 10 000 tasks does not grow a new buffer each time. Empty
+    /// (but for its capacity) whenever the lock is free.
+    wakeups: Wakeups,
+}
+
+/// Tasks to wake once the hub's lock is released: a waker is the consumer's code, and may take
+/// as long as it likes without holding up the hub.
+#[derive(Default)]
+struct Wakeups {
+    /// Subscribers' own tasks.
+    tasks: Vec<Waker>,
+    /// Fan-out tasks of direct subscribers, each once however many of its subscribers got the
+    /// frame.
+    lanes: Vec<Waker>,
+}
+
+impl Wakeups {
+    fn capacity(&self) -> usize {
+        self.tasks.capacity() + self.lanes.capacity()
+    }
+
+    /// Wakes everyone collected (the hub unlocked), keeping the buffers.
+    fn wake(&mut self) {
+        self.lanes.drain(..).for_each(Waker::wake);
+        self.tasks.drain(..).for_each(Waker::wake);
+    }
 }
 
 #[derive(Default)]
@@ -128,6 +160,15 @@ pub(crate) struct Direct {
     pub(crate) sent_at: Option<Instant>,
 }
 
+/// One subscriber's state, shared by its [`Subscription`], the hub and any
+/// [`DirectHandle`](crate::direct::DirectHandle).
+///
+/// Lock order: the hub's lock, then a subscriber's (as `publish` takes them), never a
+/// subscriber's and then the hub's. A subscriber's lock is held only for short in-memory work:
+/// moving frames, setting flags, storing or taking a waker or the sink. Nothing slow happens
+/// under it (a write to the socket, a waker's `wake`, dropping the sink or a waker that may be
+/// the last reference to something), so `publish`, which takes every subscriber's lock in turn
+/// under the hub's, never waits on anything a subscriber's consumer does.
 pub(crate) struct SubShared(pub(crate) Mutex<SubState>);
 
 /// A subscriber's queued frames. The first is held inline: one event outstanding is the common
@@ -238,7 +279,8 @@ impl Hub {
                 next_id: 1,
                 ring: VecDeque::new(),
                 ring_bytes: 0,
-                subscribers: Vec::new(),
+                subscribers: Slab::new(),
+                wakeups: Wakeups::default(),
             })),
         }
     }
@@ -268,6 +310,7 @@ impl Hub {
             ring,
             ring_bytes,
             subscribers,
+            wakeups,
             ..
         } = &mut *state;
         // Retention: bounded by count and by bytes (and by age, above).
@@ -283,60 +326,45 @@ impl Hub {
                 *ring_bytes -= old.frame.len();
             }
         }
-        // The fan-out tasks of direct subscribers that got the frame.
-        let mut lanes: Vec<Waker> = Vec::new();
-        subscribers.retain(|sub| {
-            let mut sub = lock(&sub.0);
-            if sub.closed {
-                return false;
-            }
-            if sub.disconnected {
-                return true;
-            }
-            if sub.queue.len() >= config.backlog.max(1) {
-                match config.slow {
-                    SlowPolicy::DropOldest => {
-                        sub.queue.pop_front();
-                        sub.dropped += 1;
-                    }
-                    SlowPolicy::Disconnect => {
-                        sub.disconnected = true;
-                        sub.queue.clear();
-                        if let Some(waker) = sub.waker.take() {
-                            waker.wake();
-                        }
-                        return true;
-                    }
-                }
-            }
-            sub.queue.push_back(frame.clone());
-            if let Some(lane) = &sub.direct.lane {
-                // Woken once per publish, after the hub is unlocked.
-                if !lanes.iter().any(|woken| woken.will_wake(lane)) {
-                    lanes.push(lane.clone());
-                }
-                return true;
-            }
-            if let Some(waker) = sub.waker.take() {
-                waker.wake();
-            }
-            true
-        });
-        drop(state);
-        for lane in lanes {
-            lane.wake();
+        // One visit per live subscriber, each a few in-memory steps under its lock (see
+        // `SubShared`): the time under the hub's lock does not depend on how slow any subscriber
+        // is. The slab also holds the vacant slots of departed subscribers, skipped without a lock.
+        let mut woken = mem::take(wakeups);
+        for (_, sub) in subscribers.iter() {
+            offer(&mut lock(&sub.0), &frame, config, &mut woken);
         }
+        drop(state);
+        self.wake(woken);
         id
+    }
+
+    /// Wakes the tasks `woken` holds (the hub unlocked), then gives its buffers back to the hub
+    /// for the next call, unless there is nothing to give.
+    fn wake(&self, mut woken: Wakeups) {
+        woken.wake();
+        if woken.capacity() > 0 {
+            let mut state = lock(&self.state);
+            // Another call may have put its own back meanwhile: keep the larger.
+            if state.wakeups.capacity() < woken.capacity() {
+                state.wakeups = woken;
+            }
+        }
     }
 
     /// A subscription: first every retained event after `last_event_id` (the request's
     /// `Last-Event-ID`), then live events, with no gap and no duplicate between the two. An id the
     /// hub does not hold gets the [`HubConfig::reset`] event first; `None` starts live.
+    ///
+    /// Takes time in proportion to what it replays (the search for `last_event_id` runs from the
+    /// newest event back), not to the number of subscribers.
     pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+        // Allocated before the hub is locked; filled under it (nobody else has it yet, so its own
+        // lock is free).
+        let shared = Arc::new(SubShared(Mutex::new(SubState::default())));
         let mut state = lock(&self.state);
         state.expire();
-        let mut sub = SubState::default();
         if let Some(last) = last_event_id {
+            let mut sub = lock(&shared.0);
             match state.ring.iter().rposition(|r| r.id == last) {
                 Some(pos) => {
                     for retained in state.ring.iter().skip(pos + 1) {
@@ -346,11 +374,11 @@ impl Hub {
                 None => sub.queue.push_back(state.config.reset.to_bytes()),
             }
         }
-        let shared = Arc::new(SubShared(Mutex::new(sub)));
-        state.subscribers.retain(|s| !lock(&s.0).closed);
-        state.subscribers.push(shared.clone());
+        let key = state.subscribers.insert(Arc::clone(&shared));
         Subscription {
             shared,
+            key,
+            hub: Arc::downgrade(&self.state),
             gap_type: state.config.gap_type.clone(),
         }
     }
@@ -358,25 +386,21 @@ impl Hub {
     /// Ends every subscriber's stream (a deploy, a resync): browsers reconnect with
     /// `Last-Event-ID` and get what they missed replayed.
     pub fn disconnect_all(&self) {
-        let state = lock(&self.state);
-        for sub in &state.subscribers {
+        let mut state = lock(&self.state);
+        let mut woken = mem::take(&mut state.wakeups);
+        for (_, sub) in state.subscribers.iter() {
             let mut sub = lock(&sub.0);
             sub.disconnected = true;
             sub.queue.clear();
-            if let Some(waker) = sub.waker.take() {
-                waker.wake();
-            }
+            woken.tasks.extend(sub.waker.take());
         }
+        drop(state);
+        self.wake(woken);
     }
 
-    /// Subscribers connected now.
+    /// Subscriptions not yet dropped (one whose stream the hub ended counts until it is dropped).
     pub fn subscribers(&self) -> usize {
-        let state = lock(&self.state);
-        state
-            .subscribers
-            .iter()
-            .filter(|s| !lock(&s.0).closed)
-            .count()
+        lock(&self.state).subscribers.len()
     }
 
     /// Events retained for replay, and their encoded size in bytes.
@@ -385,6 +409,39 @@ impl Hub {
         state.expire();
         (state.ring.len(), state.ring_bytes)
     }
+}
+
+/// Queues `frame` for one subscriber (its lock held), applying the slow policy, and collects
+/// the task to wake for it.
+fn offer(sub: &mut SubState, frame: &Bytes, config: &HubConfig, woken: &mut Wakeups) {
+    // A dropped subscription (whose `Drop` is about to vacate its slot) or an ended stream
+    // takes nothing more.
+    if sub.closed || sub.disconnected {
+        return;
+    }
+    if sub.queue.len() >= config.backlog.max(1) {
+        match config.slow {
+            SlowPolicy::DropOldest => {
+                sub.queue.pop_front();
+                sub.dropped += 1;
+            }
+            SlowPolicy::Disconnect => {
+                sub.disconnected = true;
+                sub.queue.clear();
+                woken.tasks.extend(sub.waker.take());
+                return;
+            }
+        }
+    }
+    sub.queue.push_back(frame.clone());
+    if let Some(lane) = &sub.direct.lane {
+        // The fan-out task writes the frame: woken once per publish, not per subscriber.
+        if !woken.lanes.iter().any(|known| known.will_wake(lane)) {
+            woken.lanes.push(lane.clone());
+        }
+        return;
+    }
+    woken.tasks.extend(sub.waker.take());
 }
 
 impl HubState {
@@ -413,6 +470,11 @@ impl HubState {
 /// it: see [`direct`](crate::direct).
 pub struct Subscription {
     pub(crate) shared: Arc<SubShared>,
+    /// This subscription's slot in the hub's `subscribers`, vacated by `Drop`.
+    key: usize,
+    /// The hub, to leave it on `Drop`. Weak, so that subscriptions do not keep a dropped hub's
+    /// retained events alive.
+    hub: Weak<Mutex<HubState>>,
     gap_type: EventType,
 }
 
@@ -435,35 +497,211 @@ impl Stream for Subscription {
     type Item = Bytes;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        let mut sub = lock(&self.shared.0);
-        if sub.disconnected {
-            return Poll::Ready(None);
-        }
-        if sub.dropped > 0 {
-            // The gap marker stands where the dropped events were: before what is queued.
-            let mut marker = Event::new(sub.dropped.to_string());
-            marker.set_event(self.gap_type.clone());
-            sub.dropped = 0;
-            return Poll::Ready(Some(marker.to_bytes()));
-        }
-        match sub.queue.pop_front() {
-            Some(frame) => Poll::Ready(Some(frame)),
-            None => {
-                sub.waker = Some(cx.waker().clone());
-                Poll::Pending
+        let dropped = {
+            let mut sub = lock(&self.shared.0);
+            if sub.disconnected {
+                return Poll::Ready(None);
             }
-        }
+            if sub.dropped == 0 {
+                if let Some(frame) = sub.queue.pop_front() {
+                    return Poll::Ready(Some(frame));
+                }
+                let old = sub.waker.replace(cx.waker().clone());
+                drop(sub);
+                // Dropped unlocked (see `SubShared`).
+                drop(old);
+                return Poll::Pending;
+            }
+            mem::take(&mut sub.dropped)
+        };
+        // The gap marker stands where the dropped events were: before what is queued. Encoded
+        // with the subscriber's lock released.
+        let mut marker = Event::new(dropped.to_string());
+        marker.set_event(self.gap_type.clone());
+        Poll::Ready(Some(marker.to_bytes()))
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        let mut sub = lock(&self.shared.0);
-        sub.closed = true;
-        sub.queue.clear();
-        // Lets the socket handle go now, not at the fan-out task's next pass.
-        {
-            sub.direct = Direct::default();
+        // The subscriber's lock, released before the hub's is taken (see `SubShared`): from here
+        // on `publish` skips this subscriber until its slot is vacated below.
+        let (queue, direct) = {
+            let mut sub = lock(&self.shared.0);
+            sub.closed = true;
+            // The sink goes now, not at the fan-out task's next pass, so the socket is let go.
+            (mem::take(&mut sub.queue), mem::take(&mut sub.direct))
+        };
+        // Dropped unlocked: letting the socket go may be a system call.
+        drop((queue, direct));
+        if let Some(hub) = self.hub.upgrade() {
+            // The slot is this subscription's: only this `Drop` vacates it.
+            lock(&hub).subscribers.try_remove(self.key);
         }
+    }
+}
+
+/// The subscriber table and the locking rules, which the public tests (`tests/hub.rs`) cannot
+/// see: departed subscribers leave no trace, and no lock is held while a waker runs.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use core::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+    use std::thread;
+
+    /// The hub's subscriber slots, vacant ones included.
+    fn slots(hub: &Hub) -> usize {
+        lock(&hub.state).subscribers.capacity()
+    }
+
+    fn next(sub: &mut Subscription) -> Poll<Option<Bytes>> {
+        Pin::new(sub).poll_next(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn departed_subscribers_leave_their_slot_for_the_next() {
+        let hub = Hub::default();
+        let mut stays = hub.subscribe(None);
+        // Browsers reconnecting over and over: each departure frees the slot the next arrival
+        // takes, so the table stays as large as the most subscribers ever connected at once.
+        for _ in 0..1000 {
+            let passing = hub.subscribe(None);
+            assert_eq!(hub.subscribers(), 2);
+            drop(passing);
+            assert_eq!(hub.subscribers(), 1);
+        }
+        assert!(slots(&hub) <= 4, "{} slots for 2 subscribers", slots(&hub));
+        // A subscription in a reused slot gets what is published, as does the one that stayed.
+        let mut a = hub.subscribe(None);
+        let mut b = hub.subscribe(None);
+        drop(a);
+        a = hub.subscribe(None);
+        hub.publish(&Event::new("x"));
+        for sub in [&mut stays, &mut a, &mut b] {
+            assert_eq!(
+                next(sub),
+                Poll::Ready(Some(Bytes::from("id: 1\ndata: x\n\n")))
+            );
+        }
+        drop((stays, a, b));
+        assert_eq!(hub.subscribers(), 0);
+        assert_eq!(lock(&hub.state).subscribers.len(), 0);
+    }
+
+    #[test]
+    fn a_subscription_may_outlive_its_hub() {
+        let hub = Hub::default();
+        hub.publish(&Event::new("x"));
+        hub.publish(&Event::new("y"));
+        let mut sub = hub.subscribe(Some("1"));
+        drop(hub);
+        // What was queued is still there; then nothing more comes (and nothing ends the stream:
+        // the hub did not disconnect it). Dropping it then finds no hub to leave.
+        assert_eq!(
+            next(&mut sub),
+            Poll::Ready(Some(Bytes::from("id: 2\ndata: y\n\n")))
+        );
+        assert_eq!(next(&mut sub), Poll::Pending);
+        drop(sub);
+    }
+
+    /// A waker that uses the hub and the subscriber's state: were either lock held while it runs,
+    /// the thread would deadlock.
+    struct Reentrant {
+        hub: Hub,
+        handle: crate::direct::DirectHandle,
+        woken: AtomicUsize,
+    }
+
+    impl std::task::Wake for Reentrant {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            let _ = self.hub.subscribers();
+            let _ = self.handle.sent_at();
+            self.woken.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A sink that takes every frame.
+    struct Discard;
+
+    impl crate::direct::Sink for Discard {
+        fn send(&mut self, _frame: &Bytes, _scratch: &mut [u8]) -> crate::direct::Sent {
+            crate::direct::Sent::All
+        }
+    }
+
+    #[test]
+    fn no_lock_is_held_while_a_subscriber_is_woken() {
+        let (done, finished) = mpsc::channel();
+        thread::spawn(move || {
+            let hub = Hub::default();
+            let mut sub = hub.subscribe(None);
+            let reentrant = Arc::new(Reentrant {
+                hub: hub.clone(),
+                handle: sub.direct_handle(),
+                woken: AtomicUsize::new(0),
+            });
+            let waker = Waker::from(reentrant.clone());
+            let mut cx = Context::from_waker(&waker);
+            // A publish wakes a waiting subscriber's task.
+            assert!(Pin::new(&mut sub).poll_next(&mut cx).is_pending());
+            hub.publish(&Event::new("1"));
+            assert!(Pin::new(&mut sub).poll_next(&mut cx).is_ready());
+            assert!(Pin::new(&mut sub).poll_next(&mut cx).is_pending());
+            // And the fan-out task of a subscriber whose socket it has.
+            let mut direct = hub.subscribe(None);
+            let handle = direct.direct_handle();
+            handle.attach(Box::new(Discard));
+            assert!(Pin::new(&mut direct).poll_next(&mut cx).is_pending());
+            assert!(handle.release(&waker));
+            hub.publish(&Event::new("2"));
+            // `disconnect_all` wakes the tasks still waiting (only the direct subscriber's: the
+            // other one's waker was taken by the publish).
+            hub.disconnect_all();
+            done.send(reentrant.woken.load(Ordering::SeqCst)).unwrap();
+        });
+        // Generous: the thread needs microseconds, unless it is deadlocked.
+        let woken = finished
+            .recv_timeout(core::time::Duration::from_secs(30))
+            .expect("a lock held while waking deadlocked the thread");
+        assert_eq!(woken, 4);
+    }
+
+    /// Publishers, subscribers that come and go, and a disconnect, on several threads: the two
+    /// locks are always taken in the same order, so nothing deadlocks, and every departure is
+    /// counted.
+    #[test]
+    fn concurrent_subscribes_drops_and_publishes() {
+        let hub = Hub::new(HubConfig {
+            backlog: 4,
+            ..HubConfig::default()
+        });
+        let (done, finished) = mpsc::channel();
+        for t in 0..4 {
+            let (hub, done) = (hub.clone(), done.clone());
+            thread::spawn(move || {
+                for i in 0..300 {
+                    let mut sub = hub.subscribe(Some(&format!("{i}")));
+                    hub.publish(&Event::new(format!("{t} {i}")));
+                    let _ = next(&mut sub);
+                    if i % 100 == 0 {
+                        hub.disconnect_all();
+                    }
+                }
+                done.send(()).unwrap();
+            });
+        }
+        for _ in 0..4 {
+            finished
+                .recv_timeout(core::time::Duration::from_secs(60))
+                .expect("deadlocked");
+        }
+        assert_eq!(hub.subscribers(), 0);
     }
 }
