@@ -196,6 +196,7 @@ fn put_field(buf: &mut impl BufMut, name: &[u8], value: &[u8]) {
     buf.put_u8(b'\n');
 }
 
+// Not `itoa`: the codec's dependencies stay bytes, memchr and simdutf8; this only formats `retry`.
 /// Formats `n` in decimal into `out`, returning the digits.
 fn format_u64(mut n: u64, out: &mut [u8; 20]) -> &[u8] {
     let mut i = out.len();

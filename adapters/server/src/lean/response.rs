@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::future::poll_fn;
 use core::pin::Pin;
 use core::task::{Poll, ready};
-use std::io::{self, IoSlice, Write as _};
+use std::io::{self, IoSlice};
 use std::time::SystemTime;
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -57,8 +57,9 @@ pub(super) fn response_head(
     if has_body(status) {
         match body.size_hint().exact() {
             Some(len) => {
-                // Writing into a `Vec` cannot fail.
-                let _ = write!(out, "content-length: {len}\r\n");
+                out.extend_from_slice(b"content-length: ");
+                out.extend_from_slice(itoa::Buffer::new().format(len).as_bytes());
+                out.extend_from_slice(b"\r\n");
             }
             None => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
         }
