@@ -211,10 +211,15 @@ async fn accept_loop<R, H, F>(
             Some(Ok((conn, remote_addr))) => {
                 shutdown.connections.fetch_add(1, Ordering::SeqCst);
                 let guard = ConnGuard(shutdown.clone());
+                let accepted = conn::Accepted {
+                    conn,
+                    try_clone: R::try_clone,
+                    remote_addr,
+                    protocol: conn::Protocol::Sniff,
+                };
                 let task = conn::serve_connection(
                     runtime.clone(),
-                    conn,
-                    remote_addr,
+                    accepted,
                     config,
                     handler.clone(),
                     lanes.clone(),

@@ -23,6 +23,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures_io::{AsyncRead, AsyncWrite};
 use http::{StatusCode, header};
 
 use crate::body::{Body, into_http};
@@ -47,8 +48,10 @@ pub(crate) enum Next {
 /// Like hyper's, the header-read timeout bounds the wait for each request head: the first from
 /// `accepted`, the next ones from the end of the response before (so an idle keep-alive
 /// connection is closed after it).
-pub(crate) async fn serve<R, H, F>(
-    io: &mut Io<R::Conn>,
+#[expect(clippy::too_many_arguments, reason = "the connection's parts, passed once")]
+pub(crate) async fn serve<R, C, H, F>(
+    io: &mut Io<C>,
+    try_clone: fn(&C) -> Option<C>,
     config: &Config,
     handler: &H,
     shutdown: &Arc<Shutdown>,
@@ -58,6 +61,7 @@ pub(crate) async fn serve<R, H, F>(
 ) -> Next
 where
     R: Runtime,
+    C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     H: Fn(Request) -> F,
     F: Future<Output = Response>,
 {
@@ -65,7 +69,7 @@ where
     let mut head = Vec::new();
     let mut waiting_since = accepted;
     loop {
-        let read = read_head::<R>(io, &mut head, config, shutdown, remote_addr, waiting_since);
+        let read = read_head::<R, C>(io, &mut head, config, shutdown, remote_addr, waiting_since);
         let (request, len, close) = match read.await {
             Head::Parsed {
                 request,
@@ -115,7 +119,7 @@ where
                 // A hub subscription, on a runtime whose sockets can be shared, is written by a
                 // fan-out task while it is idle (see `fanout`).
                 let direct = direct.filter(|_| config.fan_out_lanes).and_then(|handle| {
-                    let conn = R::try_clone(io.get_ref())?;
+                    let conn = try_clone(io.get_ref())?;
                     handle.attach(Box::new(ChunkSink(conn)));
                     let lane = lanes.join(handle.clone());
                     Some((handle, lane))

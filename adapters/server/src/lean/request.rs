@@ -52,8 +52,8 @@ pub(super) enum Head {
 
 /// Reads into `head` until it holds a whole request head, within the header-read timeout
 /// counted from `since`; at the deadline the connection closes.
-pub(super) async fn read_head<R: Runtime>(
-    io: &mut Io<R::Conn>,
+pub(super) async fn read_head<R: Runtime, C: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut Io<C>,
     head: &mut Vec<u8>,
     config: &Config,
     shutdown: &Shutdown,
