@@ -48,7 +48,10 @@ pub(crate) enum Next {
 /// Like hyper's, the header-read timeout bounds the wait for each request head: the first from
 /// `accepted`, the next ones from the end of the response before (so an idle keep-alive
 /// connection is closed after it).
-#[expect(clippy::too_many_arguments, reason = "the connection's parts, passed once")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the connection's parts, passed once"
+)]
 pub(crate) async fn serve<R, C, H, F>(
     io: &mut Io<C>,
     try_clone: fn(&C) -> Option<C>,
