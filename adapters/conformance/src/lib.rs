@@ -64,6 +64,9 @@ macro_rules! suite {
             idle_keep_alive_connection_closes
             demo_json_and_custom_event
             demo_chat_stream_and_resume
+            send_timeout_closes_a_client_that_never_reads
+            send_timeout_ends_a_stalled_hub_subscription
+            slow_policy_disconnect_with_a_full_socket
         }
         $crate::__suite! {
             ignored ($runtime) ($block_on)

@@ -16,6 +16,9 @@ use crate::client::{Http2, Sse, connect, get, get_sse, within};
 use crate::{Counting, alone_turn, shared_turn};
 use ssewire_demo::chat as chat_app;
 
+mod hostile;
+pub use hostile::*;
+
 /// The longest any one test may run.
 const TEST_LIMIT: Duration = Duration::from_secs(30);
 /// How long a single step (a response head, the next event) may take.

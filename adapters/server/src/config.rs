@@ -19,6 +19,11 @@ pub struct Config {
     /// Default `true`: with 5 000 streams the lanes cost 11–17% less CPU per event (see the
     /// crate docs). `false` is there to measure that.
     pub fan_out_lanes: bool,
+    /// How long a connection's socket may take no byte while the server has bytes for it
+    /// before the connection is closed (its streams' producers and hub subscriptions dropped),
+    /// on every path: lean HTTP/1.1 (and its fan-out lanes), hyper's HTTP/1.1 and HTTP/2.
+    /// Default 60 s (nginx's `send_timeout`).
+    pub send_timeout: Duration,
 }
 
 impl Default for Config {
@@ -28,6 +33,7 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(30),
             max_request_body: 64 * 1024,
             fan_out_lanes: true,
+            send_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -9,7 +9,7 @@ use core::sync::atomic::Ordering;
 use core::task::{Poll, Waker};
 use std::io;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use event_listener::listener;
@@ -17,6 +17,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use hyper::body::Incoming;
 
 use crate::body::into_http;
+use crate::conn_io::StallWatch;
 use crate::hyper_rt::{Exec, RuntimeTimer};
 use crate::server::{ConnGuard, FLUSH_AFTER_END, Shutdown, until_set};
 use crate::{Config, Request, Response, Runtime, conn_io, fanout, lean};
@@ -108,6 +109,7 @@ pub(crate) async fn serve_connection<R, C, H, F>(
         return;
     };
     let mut io = conn_io::Io::new(conn, prefix);
+    let stall = io.stall_watch();
     // The connection (and its socket) is gone before the guard says so.
     if http2 {
         let connection = hyper::server::conn::http2::Builder::new(Exec(runtime))
@@ -117,6 +119,8 @@ pub(crate) async fn serve_connection<R, C, H, F>(
             Box::pin(connection),
             |c| c.get_mut().as_mut().graceful_shutdown(),
             &shutdown,
+            &stall,
+            config.send_timeout,
         )
         .await;
     } else {
@@ -132,7 +136,14 @@ pub(crate) async fn serve_connection<R, C, H, F>(
             remote_addr,
             accepted,
         );
-        let next = drive::<R, _>(core::pin::pin!(lean), |_| {}, &shutdown).await;
+        let next = drive::<R, _>(
+            core::pin::pin!(lean),
+            |_| {},
+            &shutdown,
+            &stall,
+            config.send_timeout,
+        )
+        .await;
         if let Some(lean::Next::Hyper(read)) = next {
             io.set_prefix(read);
             // Boxed: the connection task stays small while the lean path serves a stream.
@@ -146,6 +157,8 @@ pub(crate) async fn serve_connection<R, C, H, F>(
                 connection,
                 |c| c.get_mut().as_mut().graceful_shutdown(),
                 &shutdown,
+                &stall,
+                config.send_timeout,
             )
             .await;
         }
@@ -198,10 +211,16 @@ pub(crate) async fn with_deadline<T>(
 /// the response in flight (HTTP/2: `GOAWAY`); at `ended` its SSE bodies end (cleanly on
 /// HTTP/1.1), it gets a short, bounded flush, and it is dropped, which closes the socket.
 /// Returns the connection's output, or `None` if the flush deadline cut it short.
+///
+/// A connection whose socket has taken no byte for `send_timeout` while it had bytes to send is
+/// closed the same way (the deadline is checked here, when the task wakes, and its timer exists
+/// only while the socket is stalled: the write path gains nothing per event).
 async fn drive<R: Runtime, C: Future + Unpin>(
     mut connection: C,
     mut graceful: impl FnMut(Pin<&mut C>),
     shutdown: &Shutdown,
+    stall: &StallWatch,
+    send_timeout: Duration,
 ) -> Option<C::Output> {
     let mut stopping_seen = false;
     loop {
@@ -218,10 +237,27 @@ async fn drive<R: Runtime, C: Future + Unpin>(
         // connection shares, and an SSE connection wakes once per event: it is polled again only
         // when one of its flags is set or the task's waker changed.
         let mut registered: Option<Waker> = None;
+        // Armed while the socket is stalled, boxed so an idle stream does not carry it.
+        let mut stall_timer: Option<Pin<Box<R::Sleep>>> = None;
         // Not `futures_lite::future::or`: it would poll `stop` at every wake-up.
         let done = core::future::poll_fn(|cx| {
             if let Poll::Ready(output) = Pin::new(&mut connection).poll(cx) {
-                return Poll::Ready(Some(output));
+                return Poll::Ready(Some(Some(output)));
+            }
+            match stall.stalled_for() {
+                None => stall_timer = None,
+                Some(stalled) if stalled >= send_timeout => return Poll::Ready(None),
+                Some(stalled) => {
+                    let timer = stall_timer
+                        .get_or_insert_with(|| Box::pin(R::sleep(send_timeout - stalled)));
+                    if timer.as_mut().poll(cx).is_ready() {
+                        // Look again (the socket may have taken bytes since): a new timer for
+                        // what is left, if anything.
+                        stall_timer = None;
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                }
             }
             let flagged = shutdown.ended.load(Ordering::SeqCst)
                 || (shutdown.stopping.load(Ordering::SeqCst) && !stopping_seen);
@@ -229,11 +265,14 @@ async fn drive<R: Runtime, C: Future + Unpin>(
                 return Poll::Pending;
             }
             registered = Some(cx.waker().clone());
-            stop.as_mut().poll(cx).map(|()| None)
+            stop.as_mut().poll(cx).map(|()| Some(None))
         })
         .await;
-        if done.is_some() {
-            return done;
+        match done {
+            Some(Some(output)) => return Some(output),
+            // The send timeout: the connection is dropped, which closes the socket.
+            None => return None,
+            Some(None) => {}
         }
     }
 }

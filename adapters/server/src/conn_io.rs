@@ -8,10 +8,13 @@
 
 use alloc::sync::Arc;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::task::{Context, Poll, Waker};
+use core::time::Duration;
 use std::io;
+use std::sync::OnceLock;
 use std::task::Wake;
+use std::time::Instant;
 
 use atomic_waker::AtomicWaker;
 use bytes::Bytes;
@@ -56,8 +59,55 @@ impl<T> Io<T> {
             gate: Arc::new(ReadGate {
                 readable: AtomicBool::new(true),
                 task: AtomicWaker::new(),
+                stalled_since: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// Tells how long the socket has refused every byte offered to it.
+    pub(super) fn stall_watch(&self) -> StallWatch {
+        StallWatch(self.gate.clone())
+    }
+
+    /// Notes what a write returned: a `Pending` starts the stall clock (if not running), a byte
+    /// taken stops it. One atomic load per write that goes through; the clock is read only at
+    /// the first `Pending`.
+    fn note_write(gate: &ReadGate, polled: &Poll<io::Result<usize>>) {
+        match polled {
+            Poll::Pending => {
+                if gate.stalled_since.load(Ordering::Relaxed) == 0 {
+                    gate.stalled_since.store(now_nanos(), Ordering::Relaxed);
+                }
+            }
+            Poll::Ready(Ok(n)) if *n > 0 => {
+                if gate.stalled_since.load(Ordering::Relaxed) != 0 {
+                    gate.stalled_since.store(0, Ordering::Relaxed);
+                }
+            }
+            Poll::Ready(_) => {}
+        }
+    }
+}
+
+/// Nanoseconds since the first call in this process, at least 1 (0 means "not stalled").
+fn now_nanos() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    u64::try_from(epoch.elapsed().as_nanos())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// A view of a connection's stall clock, for the send timeout (checked by the connection's
+/// driver, so the per-event write path gains no timer).
+pub(crate) struct StallWatch(Arc<ReadGate>);
+
+impl StallWatch {
+    /// How long the socket has taken no byte while the server had bytes for it, if it is
+    /// stalled now.
+    pub(crate) fn stalled_for(&self) -> Option<Duration> {
+        let since = self.0.stalled_since.load(Ordering::Relaxed);
+        (since != 0).then(|| Duration::from_nanos(now_nanos().saturating_sub(since)))
     }
 }
 
@@ -67,6 +117,9 @@ struct ReadGate {
     readable: AtomicBool,
     /// The task that last polled the read side (a waker equal to the stored one is not cloned).
     task: AtomicWaker,
+    /// When a write last returned `Pending` with no byte taken since ([`now_nanos`]); 0 while
+    /// the socket takes what it is given.
+    stalled_since: AtomicU64,
 }
 
 impl Wake for ReadGate {
@@ -127,7 +180,10 @@ impl<T: AsyncWrite> hyper::rt::Write for Io<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write(cx, buf)
+        let this = self.project();
+        let polled = this.inner.poll_write(cx, buf);
+        Io::<T>::note_write(this.gate, &polled);
+        polled
     }
 
     fn poll_write_vectored(
@@ -135,7 +191,10 @@ impl<T: AsyncWrite> hyper::rt::Write for Io<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write_vectored(cx, bufs)
+        let this = self.project();
+        let polled = this.inner.poll_write_vectored(cx, bufs);
+        Io::<T>::note_write(this.gate, &polled);
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -141,6 +141,23 @@ impl DirectHandle {
         true
     }
 
+    /// Whether the hub ended this subscriber's stream (its [`SlowPolicy`](crate::SlowPolicy) is
+    /// `Disconnect` and its backlog filled). If not, `waker` is woken when it does: a task
+    /// waiting for a full socket learns of it at once, not once the client reads again.
+    pub fn disconnected(&self, waker: &Waker) -> bool {
+        let mut sub = lock(&self.0.0);
+        if sub.disconnected {
+            return true;
+        }
+        if !sub.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            let old = sub.waker.replace(waker.clone());
+            drop(sub);
+            // Dropped unlocked (see `SubShared`).
+            drop(old);
+        }
+        false
+    }
+
     /// When the fan-out task last wrote to this subscriber, if ever.
     pub fn sent_at(&self) -> Option<Instant> {
         lock(&self.0.0).direct.sent_at

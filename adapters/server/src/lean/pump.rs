@@ -25,11 +25,13 @@ use crate::conn_io::Io;
 ///
 /// With `direct` (a hub subscription and the waker of its lane), the stream releases the socket
 /// to the lane whenever it has written everything and the subscription has nothing more, and
-/// claims it back before it writes anything itself.
+/// claims it back before it writes anything itself. `hub` is the subscription's handle when
+/// there is no `direct` (the lanes are off), to learn that the hub ended a slow subscriber.
 pub(super) async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
     io: &mut Io<T>,
     mut body: Body,
     direct: Option<(DirectHandle, Waker)>,
+    hub: Option<DirectHandle>,
     next: &mut Vec<u8>,
 ) -> io::Result<()> {
     let mut pending: Option<Chunk> = None;
@@ -67,7 +69,17 @@ pub(super) async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
         loop {
             if let Some(chunk) = &mut pending {
                 while chunk.remaining() > 0 {
-                    let n = ready!(Pin::new(&mut *io).poll_write_vectored(cx, &chunk.slices()))?;
+                    let written = Pin::new(&mut *io).poll_write_vectored(cx, &chunk.slices());
+                    let Poll::Ready(written) = written else {
+                        // A full socket: a hub that ends slow subscribers ends this one now.
+                        if let Some(handle) = direct.as_ref().map(|(h, _)| h).or(hub.as_ref())
+                            && handle.disconnected(cx.waker())
+                        {
+                            return Poll::Ready(Err(io::ErrorKind::TimedOut.into()));
+                        }
+                        return Poll::Pending;
+                    };
+                    let n = written?;
                     if n == 0 {
                         return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
                     }
@@ -75,9 +87,13 @@ pub(super) async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
                 }
                 pending = None;
                 if ending {
+                    ready!(Pin::new(&mut *io).poll_flush(cx))?;
                     return Poll::Ready(Ok(()));
                 }
             }
+            // What the transport holds back goes out before the stream waits (TLS keeps the
+            // records a full socket did not take; on a plain socket this is a call that returns).
+            ready!(Pin::new(&mut *io).poll_flush(cx))?;
             // Pending here (and only here) may release the socket to the lane: everything taken
             // is written.
             match ready!(poll_body(&mut body, cx, &direct, &mut released)) {
