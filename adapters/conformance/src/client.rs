@@ -421,6 +421,19 @@ impl<B: BodySource> Sse<B> {
         self.try_event().await.expect("reading the event stream")
     }
 
+    /// The next item of the raw view; `None` when the body ends cleanly, an error when the
+    /// connection ends in the middle of it.
+    pub async fn try_frame(&mut self) -> io::Result<Option<Frame>> {
+        loop {
+            if let Some(frame) = self.decoder.decode_frame(&mut self.buf).expect("decoding") {
+                return Ok(Some(frame));
+            }
+            if !self.fill().await? {
+                return Ok(None);
+            }
+        }
+    }
+
     /// The next item of the raw view (events, comments, `retry`); `None` when the body ends.
     pub async fn frame(&mut self) -> Option<Frame> {
         loop {

@@ -1069,7 +1069,13 @@ pub async fn hub_slow_subscriber_policies<R: Runtime>(runtime: R) {
             // Dropped since the last event: the events in between are exactly those.
             let mut gap_since = 0;
             let ended = loop {
-                let frame = within::<R, _>(STEP, "the next frame", sse.frame()).await;
+                // Under `Disconnect` a subscriber whose socket is full is cut at once, which
+                // may be in the middle of a chunk.
+                let frame = match within::<R, _>(STEP, "the next frame", sse.try_frame()).await {
+                    Ok(frame) => frame,
+                    Err(_) if policy == SlowPolicy::Disconnect => None,
+                    Err(e) => panic!("reading the event stream: {e}"),
+                };
                 let Some(frame) = frame else { break true };
                 let Frame::Event(event) = frame else { continue };
                 if event.event() == Some("gap") {
@@ -1102,7 +1108,6 @@ pub async fn hub_slow_subscriber_policies<R: Runtime>(runtime: R) {
                 }
                 SlowPolicy::Disconnect => {
                     assert!(ended, "the stream ended");
-                    assert!(sse.body().is_done(), "ended without the last chunk");
                     assert!(last < FLOOD, "nothing was cut off");
                     // The browser comes back: everything after its last id is replayed.
                     let mut resumed =

@@ -24,6 +24,14 @@ pub struct Config {
     /// on every path: lean HTTP/1.1 (and its fan-out lanes), hyper's HTTP/1.1 and HTTP/2.
     /// Default 60 s (nginx's `send_timeout`).
     pub send_timeout: Duration,
+    /// Most connections open at once; past it a new connection gets `503` with `Retry-After`
+    /// and is closed (or, while many are being turned away, is closed at accept). Default
+    /// 10 000.
+    pub max_connections: usize,
+    /// Most connections open at once from one client address, the same way. Default
+    /// `usize::MAX` (no cap: behind a proxy every client has one address); set it for a server
+    /// that faces clients directly.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for Config {
@@ -34,6 +42,8 @@ impl Default for Config {
             max_request_body: 64 * 1024,
             fan_out_lanes: true,
             send_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
+            max_connections_per_ip: usize::MAX,
         }
     }
 }

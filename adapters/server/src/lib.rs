@@ -45,6 +45,7 @@
 
 extern crate alloc;
 
+mod admit;
 mod body;
 mod config;
 mod conn;

@@ -5,12 +5,16 @@ use core::future::Future;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::time::Duration;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use event_listener::{Event as Notify, listener};
 
 use crate::{Config, Request, Response, Runtime};
-use crate::{conn, fanout};
+use crate::{admit, conn, fanout};
+
+/// How long the accept loop waits after an accept error that is not the client's (`EMFILE`,
+/// `ENFILE`, `ENOMEM`) before it tries again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// How long a connection may take to flush the end of its streams after the grace period.
 pub(crate) const FLUSH_AFTER_END: Duration = Duration::from_millis(500);
@@ -29,6 +33,8 @@ pub(crate) struct Shutdown {
     /// Fired when a connection closes: wakes whoever waits for the server to drain. Separate from
     /// `stop`, so a closing connection never wakes the others.
     pub(crate) closed: Notify,
+    /// The connection caps' counts.
+    pub(crate) admission: admit::Admission,
 }
 
 impl Shutdown {
@@ -209,8 +215,19 @@ async fn accept_loop<R, H, F>(
         match accepted {
             None => continue,
             Some(Ok((conn, remote_addr))) => {
+                // The caps: nothing already open is disturbed; the newcomer gets a `503`.
+                let ip = remote_addr.ip();
+                let per_ip = config.max_connections_per_ip < usize::MAX;
+                let over = shutdown.connections.load(Ordering::SeqCst) >= config.max_connections
+                    || (per_ip && !shutdown.admission.enter(ip, config.max_connections_per_ip));
+                if over {
+                    if shutdown.admission.start_rejecting() {
+                        runtime.spawn(admit::reject::<R>(conn, shutdown.clone()));
+                    }
+                    continue;
+                }
                 shutdown.connections.fetch_add(1, Ordering::SeqCst);
-                let guard = ConnGuard(shutdown.clone());
+                let guard = ConnGuard(shutdown.clone(), per_ip.then_some(ip));
                 let accepted = conn::Accepted {
                     conn,
                     try_clone: R::try_clone,
@@ -228,9 +245,11 @@ async fn accept_loop<R, H, F>(
                 runtime.spawn(task);
             }
             Some(Err(e)) => {
-                // Out of file descriptors and similar: back off instead of spinning.
+                // Out of file descriptors and similar: back off instead of spinning, but not
+                // past a shutdown.
                 if !is_connection_error(&e) {
-                    R::sleep(Duration::from_millis(50)).await;
+                    let stopping = until_set(&shutdown, &shutdown.stopping);
+                    conn::with_deadline(stopping, R::sleep(ACCEPT_BACKOFF)).await;
                 }
             }
         }
@@ -246,11 +265,14 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-/// Counts a connection as open until dropped.
-pub(crate) struct ConnGuard(pub(crate) Arc<Shutdown>);
+/// Counts a connection as open until dropped (and from its address, when that is counted).
+pub(crate) struct ConnGuard(pub(crate) Arc<Shutdown>, pub(crate) Option<IpAddr>);
 
 impl Drop for ConnGuard {
     fn drop(&mut self) {
+        if let Some(ip) = self.1 {
+            self.0.admission.leave(ip);
+        }
         self.0.connections.fetch_sub(1, Ordering::SeqCst);
         self.0.closed.notify(usize::MAX);
     }
