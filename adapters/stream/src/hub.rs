@@ -103,6 +103,9 @@ struct HubState {
     /// vacates its own slot (and only it does), so neither a subscribe nor a publish ever scans
     /// for departed subscribers, and a key is never reused while its subscription lives.
     subscribers: Slab<Arc<SubShared>>,
+    /// The id of the newest event published or ingested (retained or not), `None` before the
+    /// first and after [`Hub::clear`].
+    newest: Option<String>,
     /// The wakers a publish or a disconnect collects, to wake once the hub is unlocked: kept here
     /// between calls so that waking 10 000 tasks does not grow a new buffer each time. Empty
     /// (but for its capacity) whenever the lock is free.
@@ -142,6 +145,13 @@ pub(crate) struct SubState {
     pub(crate) waker: Option<Waker>,
     /// Direct delivery (see [`crate::direct`]).
     pub(crate) direct: Direct,
+    /// While a source behind the hub works out the replay (see [`Hub::subscribe_or_hold`]): the
+    /// live frames that arrived meanwhile, with their ids, not yet visible to the stream. `queue`
+    /// is empty while this is `Some`.
+    held: Option<VecDeque<(Box<str>, Bytes)>>,
+    /// Live frames are dropped until the one with this id has passed (a client that already has
+    /// them; see [`Subscription::answer`]).
+    skip_through: Option<Box<str>>,
 }
 
 /// A subscription's direct delivery: frames written to the client by another writer (a server's
@@ -280,6 +290,7 @@ impl Hub {
                 ring: VecDeque::new(),
                 ring_bytes: 0,
                 subscribers: Slab::new(),
+                newest: None,
                 wakeups: Wakeups::default(),
             })),
         }
@@ -304,6 +315,38 @@ impl Hub {
                 (id, numbered.to_bytes())
             }
         };
+        self.fan_out(state, &id, frame);
+        id
+    }
+
+    /// Retains and delivers a frame that arrived with its id from an engine that numbers the
+    /// events itself (a reader of Redis Streams, NATS JetStream or a database sequence), exactly
+    /// as [`Hub::publish`] would, without touching the hub's own numbering. `frame` is the encoded
+    /// event, its `id:` line (`id`) included; the engine delivers frames in its order, once each.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use futures_lite::StreamExt;
+    /// use ssewire::Event;
+    /// use ssewire_stream::Hub;
+    ///
+    /// let hub = Hub::default();
+    /// let mut live = hub.subscribe(None);
+    /// let event = Event::new("from another instance").with_id("1733-7")?;
+    /// hub.ingest("1733-7", event.to_bytes());
+    /// assert_eq!(live.next().await.unwrap(), "id: 1733-7\ndata: from another instance\n\n");
+    /// let mut resumed = hub.subscribe(Some("1733-7"));   // held in the ring: nothing to replay
+    /// assert_eq!(resumed.queued(), 0);
+    /// # Ok::<(), ssewire::Error>(()) }).unwrap();
+    /// ```
+    pub fn ingest(&self, id: &str, frame: Bytes) {
+        self.fan_out(lock(&self.state), id, frame);
+    }
+
+    /// Retains `frame` (id `id`) and offers it to every subscriber, then wakes them unlocked.
+    fn fan_out(&self, mut state: MutexGuard<'_, HubState>, id: &str, frame: Bytes) {
         let now = state.expire();
         let HubState {
             config,
@@ -311,15 +354,17 @@ impl Hub {
             ring_bytes,
             subscribers,
             wakeups,
+            newest,
             ..
         } = &mut *state;
         // Retention: bounded by count and by bytes (and by age, above).
         ring.push_back(Retained {
-            id: id.clone(),
+            id: id.to_string(),
             frame: frame.clone(),
             at: now,
         });
         *ring_bytes += frame.len();
+        *newest = Some(id.to_string());
         while ring.len() > config.max_events || (*ring_bytes > config.max_bytes && !ring.is_empty())
         {
             if let Some(old) = ring.pop_front() {
@@ -331,11 +376,10 @@ impl Hub {
         // is. The slab also holds the vacant slots of departed subscribers, skipped without a lock.
         let mut woken = mem::take(wakeups);
         for (_, sub) in subscribers.iter() {
-            offer(&mut lock(&sub.0), &frame, config, &mut woken);
+            offer(&mut lock(&sub.0), id, &frame, config, &mut woken);
         }
         drop(state);
         self.wake(woken);
-        id
     }
 
     /// Wakes the tasks `woken` holds (the hub unlocked), then gives its buffers back to the hub
@@ -383,15 +427,112 @@ impl Hub {
         }
     }
 
+    /// A subscription for a hub with a source of older events behind it (an engine such as Redis
+    /// Streams that several instances share). As [`Hub::subscribe`] when `last_event_id` is
+    /// `None` or retained here (`Ok`); otherwise, instead of a reset, `Err((held, newest))`: a
+    /// held subscription that keeps the live frames from `newest` on (the newest id this hub has
+    /// retained or ingested when it joined, `None` if none) and yields nothing until the source
+    /// [answers](Subscription::answer) with what lies between the client's id and `newest`, or
+    /// the stream is [ended](Subscription::end). Waiting for the source takes no lock and no task
+    /// of the hub's; the answer may come at any time later.
+    ///
+    /// A held subscription whose live frames outgrow [`HubConfig::backlog`] ends: the client
+    /// reconnects with the same id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use futures_lite::StreamExt;
+    /// use ssewire::Event;
+    /// use ssewire_stream::Hub;
+    ///
+    /// let hub = Hub::default();
+    /// hub.ingest("8", Event::new("h").with_id("8")?.to_bytes());
+    /// // A browser that saw "7" on another instance: only the source knows what came after it.
+    /// let Err((held, newest)) = hub.subscribe_or_hold(Some("7")) else { unreachable!() };
+    /// assert_eq!(newest.as_deref(), Some("8"));
+    /// hub.ingest("9", Event::new("i").with_id("9")?.to_bytes());   // live, held back
+    /// // The source answers: "8" came after "7" (and nothing else up to `newest`).
+    /// held.answer([Event::new("h").with_id("8")?.to_bytes()], None);
+    /// let mut held = held;
+    /// assert_eq!(held.next().await.unwrap(), "id: 8\ndata: h\n\n");
+    /// assert_eq!(held.next().await.unwrap(), "id: 9\ndata: i\n\n");
+    /// # Ok::<(), ssewire::Error>(()) }).unwrap();
+    /// ```
+    pub fn subscribe_or_hold(
+        &self,
+        last_event_id: Option<&str>,
+    ) -> Result<Subscription, (Subscription, Option<String>)> {
+        let shared = Arc::new(SubShared(Mutex::new(SubState::default())));
+        let mut state = lock(&self.state);
+        state.expire();
+        let mut newest = None;
+        if let Some(last) = last_event_id {
+            let mut sub = lock(&shared.0);
+            match state.ring.iter().rposition(|r| r.id == last) {
+                Some(pos) => {
+                    for retained in state.ring.iter().skip(pos + 1) {
+                        sub.queue.push_back(retained.frame.clone());
+                    }
+                }
+                None => {
+                    sub.held = Some(VecDeque::new());
+                    newest = Some(state.newest.clone());
+                }
+            }
+        }
+        let key = state.subscribers.insert(Arc::clone(&shared));
+        let subscription = Subscription {
+            shared,
+            key,
+            hub: Arc::downgrade(&self.state),
+            gap_type: state.config.gap_type.clone(),
+        };
+        match newest {
+            Some(newest) => Err((subscription, newest)),
+            None => Ok(subscription),
+        }
+    }
+
     /// Ends every subscriber's stream (a deploy, a resync): browsers reconnect with
     /// `Last-Event-ID` and get what they missed replayed.
     pub fn disconnect_all(&self) {
+        let state = lock(&self.state);
+        self.end_all(state);
+    }
+
+    /// Forgets every retained event and ends every stream, held ones included: the source behind
+    /// the hub skipped events (a reader that fell behind its retention, an engine that lost its
+    /// data), so neither the ring nor an open stream can be trusted to be gapless. Browsers
+    /// reconnect with `Last-Event-ID` and get the source's replay or a reset.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ssewire::Event;
+    /// use ssewire_stream::Hub;
+    ///
+    /// let hub = Hub::default();
+    /// hub.publish(&Event::new("x"));
+    /// hub.clear();
+    /// assert_eq!(hub.retained(), (0, 0));
+    /// ```
+    pub fn clear(&self) {
         let mut state = lock(&self.state);
+        state.ring.clear();
+        state.ring_bytes = 0;
+        state.newest = None;
+        self.end_all(state);
+    }
+
+    fn end_all(&self, mut state: MutexGuard<'_, HubState>) {
         let mut woken = mem::take(&mut state.wakeups);
         for (_, sub) in state.subscribers.iter() {
             let mut sub = lock(&sub.0);
             sub.disconnected = true;
             sub.queue.clear();
+            sub.held = None;
             woken.tasks.extend(sub.waker.take());
         }
         drop(state);
@@ -413,10 +554,29 @@ impl Hub {
 
 /// Queues `frame` for one subscriber (its lock held), applying the slow policy, and collects
 /// the task to wake for it.
-fn offer(sub: &mut SubState, frame: &Bytes, config: &HubConfig, woken: &mut Wakeups) {
+fn offer(sub: &mut SubState, id: &str, frame: &Bytes, config: &HubConfig, woken: &mut Wakeups) {
     // A dropped subscription (whose `Drop` is about to vacate its slot) or an ended stream
     // takes nothing more.
     if sub.closed || sub.disconnected {
+        return;
+    }
+    // The client has this one already, and those before it.
+    if let Some(through) = &sub.skip_through {
+        if **through == *id {
+            sub.skip_through = None;
+        }
+        return;
+    }
+    if let Some(held) = &mut sub.held {
+        if held.len() < config.backlog.max(1) {
+            held.push_back((id.into(), frame.clone()));
+            return;
+        }
+        // Neither a gap marker (it would stand before a replay still to come) nor waiting
+        // longer: the client reconnects with the id it has.
+        sub.held = None;
+        sub.disconnected = true;
+        woken.tasks.extend(sub.waker.take());
         return;
     }
     if sub.queue.len() >= config.backlog.max(1) {
@@ -483,6 +643,100 @@ impl Subscription {
     pub fn queued(&self) -> usize {
         lock(&self.shared.0).queue.len()
     }
+
+    /// Whether this subscription waits for its source's answer (see [`Hub::subscribe_or_hold`]).
+    pub fn is_held(&self) -> bool {
+        lock(&self.shared.0).held.is_some()
+    }
+
+    /// The source's answer to a held subscription (see [`Hub::subscribe_or_hold`]): `replay`
+    /// (the frames after the client's id, up to the `newest` the hold reported; or the reset
+    /// event alone) goes out first, then the live frames held meanwhile. With `skip_through`, the
+    /// live frames up to and including that id are dropped, those held and those still to come:
+    /// the client already has them. It must be an id the hub has not yet seen when the
+    /// subscription was held (newer than `newest`), or the stream would wait for it forever.
+    ///
+    /// No effect on a subscription that is not held (one the hub ended meanwhile, say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use futures_lite::StreamExt;
+    /// use ssewire::Event;
+    /// use ssewire_stream::Hub;
+    ///
+    /// let hub = Hub::default();
+    /// // A client that saw "3" on a faster instance; this one has seen nothing yet.
+    /// let Err((mut held, None)) = hub.subscribe_or_hold(Some("3")) else { unreachable!() };
+    /// hub.ingest("2", Event::new("b").with_id("2")?.to_bytes());
+    /// held.answer([], Some("3"));
+    /// hub.ingest("3", Event::new("c").with_id("3")?.to_bytes());
+    /// hub.ingest("4", Event::new("d").with_id("4")?.to_bytes());
+    /// assert_eq!(held.next().await.unwrap(), "id: 4\ndata: d\n\n");
+    /// # Ok::<(), ssewire::Error>(()) }).unwrap();
+    /// ```
+    pub fn answer(&self, replay: impl IntoIterator<Item = Bytes>, skip_through: Option<&str>) {
+        let replay: Vec<Bytes> = replay.into_iter().collect();
+        let mut sub = lock(&self.shared.0);
+        let Some(mut held) = sub.held.take() else {
+            return;
+        };
+        if let Some(through) = skip_through {
+            match held.iter().position(|(id, _)| **id == *through) {
+                Some(pos) => drop(held.drain(..=pos)),
+                None => {
+                    held.clear();
+                    sub.skip_through = Some(through.into());
+                }
+            }
+        }
+        for frame in replay {
+            sub.queue.push_back(frame);
+        }
+        for (_, frame) in held {
+            sub.queue.push_back(frame);
+        }
+        let woken = if sub.queue.is_empty() {
+            None
+        } else if let Some(lane) = &sub.direct.lane {
+            Some(lane.clone())
+        } else {
+            sub.waker.take()
+        };
+        drop(sub);
+        if let Some(waker) = woken {
+            waker.wake();
+        }
+    }
+
+    /// Ends this subscription's stream: a held one whose source could not answer (unreachable),
+    /// so that the client reconnects with the same id and never gets a false reset.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures_lite::future::block_on(async {
+    /// use futures_lite::StreamExt;
+    /// use ssewire_stream::Hub;
+    ///
+    /// let hub = Hub::default();
+    /// let Err((mut held, _)) = hub.subscribe_or_hold(Some("7")) else { unreachable!() };
+    /// held.end();
+    /// assert_eq!(held.next().await, None);
+    /// # });
+    /// ```
+    pub fn end(&self) {
+        let mut sub = lock(&self.shared.0);
+        sub.held = None;
+        sub.disconnected = true;
+        sub.queue.clear();
+        let woken = sub.waker.take();
+        drop(sub);
+        if let Some(waker) = woken {
+            waker.wake();
+        }
+    }
 }
 
 impl fmt::Debug for Subscription {
@@ -503,6 +757,7 @@ impl Stream for Subscription {
                 return Poll::Ready(None);
             }
             if sub.dropped == 0 {
+                // Held: nothing goes out before the source's answer (then `queue` is empty).
                 if let Some(frame) = sub.queue.pop_front() {
                     return Poll::Ready(Some(frame));
                 }
