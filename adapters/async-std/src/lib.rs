@@ -50,6 +50,32 @@ pub use ssewire_stream::{Hub, HubConfig, KeepAlive, SendError, Sender, SlowPolic
 /// The layers below, for what this crate does not re-export by name.
 pub use {ssewire, ssewire_server, ssewire_stream};
 
+/// The client: a reconnecting `EventSource` on this runtime ([`EventSource`], [`ClientEvent`]);
+/// its settings and reasons (`client::Config`, `client::StopReason`, …) are in this module.
+pub use ssewire_client_transport as client;
+pub use ssewire_client_transport::ClientEvent;
+
+/// A reconnecting Server-Sent Events client on this runtime, a `Stream` of [`ClientEvent`]s:
+/// `EventSource::get(url)`, `EventSource::post(url, body)`; see
+/// [`ssewire_client_transport::EventSource`].
+///
+/// # Examples
+///
+/// ```no_run
+/// use ssewire_async_std::{ClientEvent, EventSource};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// # use async_std::stream::StreamExt;
+/// let mut events = EventSource::get("http://127.0.0.1:3000/events")?
+///     .with_terminal(|event| event.data() == "[DONE]");
+/// while let Some(event) = events.next().await {
+///     if let ClientEvent::Event(event) = event {
+///         println!("{}", event.data());
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub type EventSource = ssewire_client_transport::EventSource<AsyncStd>;
+
 /// A running server; see [`ssewire_server::Server`].
 pub type Server = ssewire_server::Server<AsyncStd>;
 
@@ -91,6 +117,22 @@ impl ssewire_server::Runtime for AsyncStd {
     /// write hub events through the second one.
     fn try_clone(conn: &TcpStream) -> Option<TcpStream> {
         Some(conn.clone())
+    }
+}
+
+/// The client's runtime: `async_std::net::TcpStream` (no Nagle: events are small), the runtime's timer.
+impl ssewire_client_transport::Runtime for AsyncStd {
+    type Stream = async_std::net::TcpStream;
+    type Timer = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
+
+    async fn connect(&self, host: &str, port: u16) -> io::Result<async_std::net::TcpStream> {
+        let stream = async_std::net::TcpStream::connect((host, port)).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    fn timer(duration: Duration) -> Self::Timer {
+        Box::pin(async_std::task::sleep(duration))
     }
 }
 

@@ -6,11 +6,14 @@
 //!   pushes, and a counter that reconnects with `Last-Event-ID`;
 //! - [`room`]: a live room on a [`Hub`](ssewire_stream::Hub): `POST /say` publishes, `GET /events`
 //!   subscribes with resume;
+//! - [`tail`]: follow a stream with the client, one JSON line per client event (the `tail`
+//!   examples);
 //! - [`listen_addr`]: where a demo listens (`PORT`, default 3000, on 127.0.0.1).
 #![forbid(unsafe_code)]
 
 pub mod chat;
 mod listen;
 pub mod room;
+pub mod tail;
 
 pub use listen::listen_addr;

@@ -51,6 +51,32 @@ pub use ssewire_stream::{Hub, HubConfig, KeepAlive, SendError, Sender, SlowPolic
 /// The layers below, for what this crate does not re-export by name.
 pub use {ssewire, ssewire_server, ssewire_stream};
 
+/// The client: a reconnecting `EventSource` on this runtime ([`EventSource`], [`ClientEvent`]);
+/// its settings and reasons (`client::Config`, `client::StopReason`, …) are in this module.
+pub use ssewire_client_transport as client;
+pub use ssewire_client_transport::ClientEvent;
+
+/// A reconnecting Server-Sent Events client on this runtime, a `Stream` of [`ClientEvent`]s:
+/// `EventSource::get(url)`, `EventSource::post(url, body)`; see
+/// [`ssewire_client_transport::EventSource`].
+///
+/// # Examples
+///
+/// ```no_run
+/// use ssewire_smol::{ClientEvent, EventSource};
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// # use smol::stream::StreamExt;
+/// let mut events = EventSource::get("http://127.0.0.1:3000/events")?
+///     .with_terminal(|event| event.data() == "[DONE]");
+/// while let Some(event) = events.next().await {
+///     if let ClientEvent::Event(event) = event {
+///         println!("{}", event.data());
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub type EventSource = ssewire_client_transport::EventSource<Smol>;
+
 /// A running server; see [`ssewire_server::Server`].
 pub type Server = ssewire_server::Server<Smol>;
 
@@ -129,6 +155,22 @@ impl ssewire_server::Runtime for Smol {
     /// write hub events through the second one.
     fn try_clone(conn: &TcpStream) -> Option<TcpStream> {
         Some(conn.clone())
+    }
+}
+
+/// The client's runtime: `smol::net::TcpStream` (no Nagle: events are small), the runtime's timer.
+impl ssewire_client_transport::Runtime for Smol {
+    type Stream = smol::net::TcpStream;
+    type Timer = Sleep;
+
+    async fn connect(&self, host: &str, port: u16) -> io::Result<smol::net::TcpStream> {
+        let stream = smol::net::TcpStream::connect((host, port)).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    fn timer(duration: Duration) -> Self::Timer {
+        Sleep(smol::Timer::after(duration))
     }
 }
 

@@ -1,0 +1,400 @@
+//! The driver: one future that runs the controller's actions over hyper client connections.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::future::{Future, poll_fn};
+use std::hash::{BuildHasher, RandomState};
+use std::io;
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode, Uri, header};
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use ssewire::Event;
+use ssewire_client::{Action, Connect, Controller, Input};
+
+use crate::event_source::Setup;
+use crate::request::{host_header, host_port, redirect_target, same_origin, target};
+use crate::{ClientEvent, Request, Runtime};
+
+/// The events the driver has produced and the stream has not yielded yet.
+pub(crate) type Queue = Arc<Mutex<VecDeque<ClientEvent>>>;
+/// The reconnect hook.
+pub(crate) type Hook = Box<dyn FnMut(&mut Request, &Connect) + Send>;
+/// The terminal predicate.
+pub(crate) type Terminal = Box<dyn Fn(&Event) -> bool + Send + Sync>;
+
+/// Runs the controller until it stops.
+pub(crate) async fn drive<R: Runtime>(setup: Setup<R>, queue: Queue) {
+    let Setup {
+        runtime,
+        mut request,
+        config,
+        terminal,
+        last_event_id,
+        mut hook,
+        max_redirects,
+        timeout,
+    } = setup;
+    let mut sse = Controller::new(config);
+    if let Some(terminal) = terminal {
+        sse = sse.with_terminal(terminal);
+    }
+    if let Some(id) = last_event_id {
+        sse = sse.with_last_event_id(id);
+    }
+    let clock = Clock(Instant::now());
+    loop {
+        let Some(action) = sse.poll_action() else {
+            // Nothing to do but wait for the controller's deadline (the end of a `Wait`).
+            let Some(deadline) = sse.next_deadline() else {
+                return;
+            };
+            R::timer(deadline.saturating_sub(clock.now())).await;
+            sse.handle(clock.now(), random(), Input::TimerFired);
+            continue;
+        };
+        match action {
+            Action::Connect(connect) => {
+                if let Some(hook) = &mut hook {
+                    hook(&mut request, &connect);
+                }
+                let hop = Hop {
+                    runtime: &runtime,
+                    request: &request,
+                    extra: &connect.headers,
+                    max_redirects,
+                    timeout,
+                };
+                connection(hop, &mut sse, &queue, clock).await;
+            }
+            other => {
+                push(&queue, other, None);
+                if sse.is_stopped() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// What one connection needs to know.
+struct Hop<'a, R> {
+    runtime: &'a R,
+    request: &'a Request,
+    /// The controller's headers, which win over the request's.
+    extra: &'a HeaderMap,
+    max_redirects: u32,
+    timeout: Duration,
+}
+
+/// The controller's time base.
+#[derive(Clone, Copy)]
+struct Clock(Instant);
+
+impl Clock {
+    fn now(self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
+/// One connection, from the dial to a `Wait` or `Stop`: redirects, the response head, the body.
+async fn connection<R: Runtime>(
+    hop: Hop<'_, R>,
+    sse: &mut Controller,
+    queue: &Queue,
+    clock: Clock,
+) {
+    let mut method = hop.request.method.clone();
+    let mut url = hop.request.url.clone();
+    let mut body = hop.request.body.clone();
+    let mut headers = hop.request.headers.clone();
+    for (name, value) in hop.extra {
+        headers.insert(name, value.clone());
+    }
+    let head_deadline = clock.now().saturating_add(hop.timeout);
+    let mut redirects = 0;
+    let (response, mut conn) = loop {
+        let exchange = exchange(hop.runtime, &method, &url, &headers, &body);
+        let timer = R::timer(head_deadline.saturating_sub(clock.now()));
+        let outcome = match race(exchange, timer).await {
+            Either::Left(outcome) => outcome,
+            Either::Right(()) => Err(io::ErrorKind::TimedOut),
+        };
+        let (response, conn) = match outcome {
+            Ok(pair) => pair,
+            Err(kind) => {
+                sse.handle(clock.now(), random(), Input::Error(kind));
+                deliver(sse, queue, None).await;
+                return;
+            }
+        };
+        if redirects < hop.max_redirects
+            && let Some(next) = redirect_target(&url, response.status(), response.headers())
+        {
+            redirects += 1;
+            // Fetch's "HTTP-redirect fetch": 303 (but for HEAD), and 301/302 after a POST,
+            // become a GET without a body.
+            let status = response.status();
+            if (status == StatusCode::SEE_OTHER && method != Method::HEAD)
+                || (matches!(status.as_u16(), 301 | 302) && method == Method::POST)
+            {
+                method = Method::GET;
+                body = Bytes::new();
+                for name in [
+                    header::CONTENT_TYPE,
+                    header::CONTENT_ENCODING,
+                    header::CONTENT_LANGUAGE,
+                ] {
+                    headers.remove(name);
+                }
+            }
+            // "If request's current URL's origin is not same origin with locationURL's origin,
+            // then … delete `Authorization` from request's header list."
+            if !same_origin(&url, &next) {
+                headers.remove(header::AUTHORIZATION);
+            }
+            url = next;
+            continue;
+        }
+        break (response, conn);
+    };
+    let (parts, mut incoming) = response.into_parts();
+    let status = parts.status;
+    sse.handle(
+        clock.now(),
+        random(),
+        Input::Response {
+            status,
+            headers: &parts.headers,
+        },
+    );
+    if deliver(sse, queue, Some((status, &parts.headers))).await {
+        return;
+    }
+    loop {
+        let timer = sse
+            .next_deadline()
+            .map(|deadline| R::timer(deadline.saturating_sub(clock.now())));
+        let read = conn.with(poll_fn(|cx| Pin::new(&mut incoming).poll_frame(cx)));
+        let step = race(read, optional(timer)).await;
+        let now = clock.now();
+        match step {
+            Either::Right(()) => sse.handle(now, random(), Input::TimerFired),
+            Either::Left(None) => sse.handle(now, random(), Input::End),
+            Either::Left(Some(Err(error))) => {
+                sse.handle(now, random(), Input::Error(error_kind(&error)));
+            }
+            Either::Left(Some(Ok(frame))) => {
+                // Trailers carry nothing for an event stream.
+                if let Ok(data) = frame.into_data() {
+                    sse.handle(now, random(), Input::Body(&data));
+                }
+            }
+        }
+        if deliver(sse, queue, None).await {
+            return;
+        }
+    }
+}
+
+/// Drains the controller's actions into the queue, then waits until the stream has taken
+/// them. `true` when the connection is over (a `Wait` or a `Stop`).
+async fn deliver(
+    sse: &mut Controller,
+    queue: &Queue,
+    response: Option<(StatusCode, &HeaderMap)>,
+) -> bool {
+    let mut over = false;
+    while let Some(action) = sse.poll_action() {
+        over |= push(queue, action, response);
+    }
+    drained(queue).await;
+    over
+}
+
+/// Queues what `action` means to the application; `true` when it ends the connection (a
+/// `Wait` or a `Stop`).
+fn push(queue: &Queue, action: Action, response: Option<(StatusCode, &HeaderMap)>) -> bool {
+    let (event, stop) = match action {
+        Action::Open => {
+            let (status, headers) =
+                response.map_or((StatusCode::OK, HeaderMap::new()), |(s, h)| (s, h.clone()));
+            (ClientEvent::Open { status, headers }, false)
+        }
+        Action::Deliver(event) => (ClientEvent::Event(event), false),
+        Action::Dropped(error) => (ClientEvent::Dropped(error), false),
+        Action::Wait(wait) => (ClientEvent::Retry(wait), true),
+        Action::Stop(reason) => (ClientEvent::Closed(reason), true),
+        // The driver handles `Connect` itself; an action added to the controller later is not
+        // the application's business until this transport knows it.
+        _ => return false,
+    };
+    queue
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push_back(event);
+    stop
+}
+
+/// Ready once the stream has yielded everything queued. It registers no waker: the stream
+/// polls the driver again as soon as its queue is empty, in the same `poll_next`.
+fn drained(queue: &Queue) -> impl Future<Output = ()> + '_ {
+    poll_fn(move |_| {
+        if queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+        {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+}
+
+/// A hyper HTTP/1.1 connection's own future (with its `SendRequest`, which must live as long),
+/// polled alongside whatever waits on the connection.
+struct Conn {
+    task: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl Conn {
+    fn poll(&mut self, cx: &mut Context<'_>) {
+        if let Some(task) = &mut self.task
+            && task.as_mut().poll(cx).is_ready()
+        {
+            self.task = None;
+        }
+    }
+
+    /// `future`, with the connection driven while it waits.
+    async fn with<F: Future>(&mut self, future: F) -> F::Output {
+        let mut future = pin!(future);
+        poll_fn(|cx| {
+            self.poll(cx);
+            future.as_mut().poll(cx)
+        })
+        .await
+    }
+}
+
+/// Dials `url`, sends the request and waits for the response head.
+async fn exchange<R: Runtime>(
+    runtime: &R,
+    method: &Method,
+    url: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(http::Response<Incoming>, Conn), io::ErrorKind> {
+    let (host, port) = host_port(url);
+    let stream = runtime.connect(host, port).await.map_err(|e| e.kind())?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(smol_hyper::rt::FuturesIo::new(stream))
+            .await
+            .map_err(|e| error_kind(&e))?;
+    let mut request = http::Request::new(Full(Some(body.clone()).filter(|b| !b.is_empty())));
+    *request.method_mut() = method.clone();
+    *request.uri_mut() = target(url);
+    *request.headers_mut() = headers.clone();
+    if let Some(host) = host_header(url) {
+        request.headers_mut().insert(header::HOST, host);
+    }
+    let mut conn = Conn {
+        task: Some(Box::pin(async move {
+            let _ = connection.await;
+        })),
+    };
+    let response = conn
+        .with(sender.send_request(request))
+        .await
+        .map_err(|e| error_kind(&e))?;
+    // The connection ends when both the `SendRequest` and the body are gone.
+    let task = conn.task.take();
+    conn.task = task.map(|task| -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            let _sender = sender;
+            task.await;
+        })
+    });
+    Ok((response, conn))
+}
+
+/// A request body held whole.
+struct Full(Option<Bytes>);
+
+impl Body for Full {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.get_mut().0.take().map(|b| Ok(Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.0.as_ref().map_or(0, |b| b.len() as u64))
+    }
+}
+
+/// The I/O error kind inside a hyper error; `UnexpectedEof` for a message cut short,
+/// `InvalidData` for one that does not parse.
+fn error_kind(error: &hyper::Error) -> io::ErrorKind {
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<io::Error>() {
+            return io.kind();
+        }
+        source = inner.source();
+    }
+    if error.is_incomplete_message() {
+        io::ErrorKind::UnexpectedEof
+    } else if error.is_timeout() {
+        io::ErrorKind::TimedOut
+    } else {
+        io::ErrorKind::InvalidData
+    }
+}
+
+/// A fresh random number for the controller's jitter: the standard library's randomly keyed
+/// hasher (new keys per `RandomState`) over a counter.
+fn random() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    RandomState::new().hash_one(COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+enum Either<A, B> {
+    Left(A),
+    Right(B),
+}
+
+/// The first of two futures to finish (`a` is polled first).
+async fn race<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = a.as_mut().poll(cx) {
+            return Poll::Ready(Either::Left(out));
+        }
+        b.as_mut().poll(cx).map(Either::Right)
+    })
+    .await
+}
+
+/// `timer`, or never.
+async fn optional<T: Future<Output = ()>>(timer: Option<T>) {
+    match timer {
+        Some(timer) => timer.await,
+        None => std::future::pending().await,
+    }
+}
