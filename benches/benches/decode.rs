@@ -19,10 +19,7 @@ use criterion::{
 use futures_lite::StreamExt;
 use futures_lite::future::block_on;
 use futures_util::TryStreamExt;
-use ssewire_benches::{
-    CHUNK_SIZES, chunks, corpora, ssewire_decode, ssewire_decode_each, ssewire_decode_owned,
-    ssewire_decode_ref,
-};
+use ssewire_benches::{CHUNK_SIZES, chunks, corpora, ssewire_decode, ssewire_decode_owned};
 
 /// The least work any spec-conformant line decoder does: find every CR and LF. Counts lines and
 /// their total length across reads.
@@ -138,10 +135,8 @@ fn russe(pieces: &[Bytes]) -> (usize, usize) {
 type Decode = fn(&[Bytes]) -> (usize, usize);
 
 /// Every decoder, ours first. The name is the criterion function id the report reads.
-const DECODERS: [(&str, Decode); 10] = [
+const DECODERS: [(&str, Decode); 8] = [
     ("ssewire", ssewire_decode),
-    ("ssewire-each", ssewire_decode_each),
-    ("ssewire-ref", ssewire_decode_ref),
     ("ssewire-owned", ssewire_decode_owned),
     ("memchr", memchr_lines),
     ("sse-stream", sse_stream),

@@ -286,74 +286,25 @@ pub fn criterion_config() -> criterion::Criterion {
 
 /// Decodes `pieces` with ssewire's browser view, fed as network reads, and returns the number of
 /// events and the total data length. ssewire's fastest reader: every event of each read handed
-/// over by `Decoder::decode_read`, straight from the read (zero-copy, one UTF-8 check per read);
-/// only an event split between reads is copied, into a carry-over buffer (reads under 512 bytes
-/// are appended to it whole).
+/// over by `Decoder::decode_each`, straight from the read (zero-copy, one UTF-8 check per read);
+/// only an event split between reads is copied, into the decoder's carry-over (reads under 512
+/// bytes are appended to it whole).
 ///
 /// # Panics
 ///
 /// If the decoder reports an error (no corpus goes over the default limits).
 pub fn ssewire_decode(pieces: &[Bytes]) -> (usize, usize) {
     let mut decoder = ssewire::Decoder::new();
-    let mut carry = bytes::BytesMut::new();
     let (mut events, mut len) = (0, 0);
     for piece in pieces {
         decoder
-            .decode_read(&mut carry, piece, |event| {
+            .decode_each(piece, |event| {
                 events += 1;
                 len += event.data().len();
             })
             .expect("within the default limits");
     }
-    decoder.finish(&mut carry);
-    (events, len)
-}
-
-/// [`ssewire_decode`] with each read appended to one buffer first, then every event in it
-/// handed over by `Decoder::decode_each` (zero-copy, one UTF-8 check per read).
-///
-/// # Panics
-///
-/// If the decoder reports an error (no corpus goes over the default limits).
-pub fn ssewire_decode_each(pieces: &[Bytes]) -> (usize, usize) {
-    let mut decoder = ssewire::Decoder::new();
-    let mut buf = bytes::BytesMut::new();
-    let (mut events, mut len) = (0, 0);
-    for piece in pieces {
-        buf.extend_from_slice(piece);
-        decoder
-            .decode_each(&mut buf, |event| {
-                events += 1;
-                len += event.data().len();
-            })
-            .expect("within the default limits");
-    }
-    decoder.finish(&mut buf);
-    (events, len)
-}
-
-/// [`ssewire_decode`] one event per call, through `Decoder::decode_ref` (zero-copy, each value
-/// checked as UTF-8 on its own).
-///
-/// # Panics
-///
-/// If the decoder reports an error (no corpus goes over the default limits).
-pub fn ssewire_decode_ref(pieces: &[Bytes]) -> (usize, usize) {
-    let mut decoder = ssewire::Decoder::new();
-    let mut buf = bytes::BytesMut::new();
-    let (mut events, mut len) = (0, 0);
-    for piece in pieces {
-        buf.extend_from_slice(piece);
-        // The event borrows `buf` until the next call.
-        while let Some(event) = decoder
-            .decode_ref(&mut buf)
-            .expect("within the default limits")
-        {
-            events += 1;
-            len += event.data().len();
-        }
-    }
-    decoder.finish(&mut buf);
+    decoder.finish(&mut bytes::BytesMut::new());
     (events, len)
 }
 
@@ -394,12 +345,6 @@ mod tests {
             assert_eq!(ssewire_decode(&chunks(&stream, 64)), whole, "{name}");
             assert_eq!(ssewire_decode_owned(&chunks(&stream, 64)), whole, "{name}");
             assert_eq!(ssewire_decode(&chunks(&stream, 16 * 1024)), whole, "{name}");
-            assert_eq!(ssewire_decode_each(&chunks(&stream, 64)), whole, "{name}");
-            assert_eq!(
-                ssewire_decode_each(&chunks(&stream, 16 * 1024)),
-                whole,
-                "{name}"
-            );
             assert_eq!(ssewire_decode(&chunks(&stream, 1000)), whole, "{name}");
         }
     }

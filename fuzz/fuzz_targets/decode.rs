@@ -1,9 +1,9 @@
 //! Raw bytes into the decoder: never a panic, and memory stays within `Limits`.
 //!
 //! Byte 0: limits and policy (bits 0-4, see `common::limits`), view (bits 5-6: `decode`, raw
-//! frames, `decode_ref`, and `decode_each`, or with bit 7 `decode_read`, reading every read in
-//! place if the chunk size is even, appending every read to its carry buffer if it is odd).
-//! Byte 1: chunk size (0: the whole input at once). The rest: the stream.
+//! frames, or `decode_each`, reading every read in place if the chunk size is even, appending
+//! every read to its carry-over if it is odd). Byte 1: chunk size (0: the whole input at once).
+//! The rest: the stream.
 #![no_main]
 
 use bytes::BytesMut;
@@ -23,7 +23,6 @@ fuzz_target!(|input: &[u8]| {
     } else {
         usize::from(*chunk)
     };
-    let read_view = view == 3 && cfg & 0x80 != 0;
     let in_place_min = if chunk % 2 == 1 { usize::MAX } else { 0 };
     let mut decoder = Decoder::with_limits(limits).with_read_in_place_min(in_place_min);
     let mut buf = BytesMut::new();
@@ -31,15 +30,12 @@ fuzz_target!(|input: &[u8]| {
     for _ in 0..2 {
         let (mut items, mut seen) = (Vec::new(), Vec::new());
         for piece in stream.chunks(chunk) {
-            if read_view {
-                common::drain_read(&mut decoder, &mut buf, piece, &mut seen);
-                continue;
-            }
-            buf.extend_from_slice(piece);
             match view {
-                0 | 1 => common::drain(&mut decoder, &mut buf, view == 1, &mut items),
-                2 => common::drain_ref(&mut decoder, &mut buf, &mut seen),
-                _ => common::drain_each(&mut decoder, &mut buf, &mut seen),
+                0 | 1 => {
+                    buf.extend_from_slice(piece);
+                    common::drain(&mut decoder, &mut buf, view == 1, &mut items);
+                }
+                _ => common::drain_each(&mut decoder, piece, &mut seen),
             }
         }
         assert!(items.len() + seen.len() <= stream.len());

@@ -1,6 +1,6 @@
-//! Split invariance: any chunking yields exactly the one-shot items, in all five views
-//! (`decode`, `decode_frame`, and `decode_ref`, `decode_each` and `decode_read`, which must also
-//! agree with `decode`).
+//! Split invariance: any chunking yields exactly the one-shot items, in every view (`decode`,
+//! `decode_frame`, and `decode_each`, which must also agree with `decode`), and the same answer to
+//! whether the stream ended inside an event.
 //!
 //! Byte 0: limits and policy (bits 0-4, see `common::limits`). Byte 1: number of split steps
 //! `n` (255: one byte at a time), then `n` step bytes (each the length of the next chunk, 0 for
@@ -18,7 +18,7 @@ fn run(
     cuts: &[usize],
     cfg: u8,
     frames: bool,
-) -> (Vec<common::Item>, String, Option<std::time::Duration>) {
+) -> (Vec<common::Item>, String, Option<std::time::Duration>, bool) {
     let mut decoder = Decoder::with_limits(common::limits(cfg));
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
@@ -30,8 +30,9 @@ fn run(
     }
     buf.extend_from_slice(&stream[at..]);
     common::drain(&mut decoder, &mut buf, frames, &mut out);
+    let truncated = decoder.in_event() || !buf.is_empty();
     decoder.finish(&mut buf);
-    (out, decoder.last_event_id().to_owned(), decoder.retry())
+    (out, decoder.last_event_id().to_owned(), decoder.retry(), truncated)
 }
 
 fuzz_target!(|input: &[u8]| {
@@ -61,12 +62,13 @@ fuzz_target!(|input: &[u8]| {
             // The borrowing view gives the owned view's events, in one shot and in chunks.
             let want = common::seen(&whole.0);
             for cuts in [&[][..], &cuts[..]] {
-                for view in [View::Ref, View::Each, View::Read, View::ReadAppended] {
-                    let got = run_ref(stream, cuts, *cfg, view);
+                for in_place_min in [0, usize::MAX] {
+                    let view = in_place_min;
+                    let got = run_each(stream, cuts, *cfg, in_place_min);
                     assert_eq!(got.0, want, "{view:?}, cuts: {cuts:?}");
                     assert_eq!(
-                        (&got.1, got.2),
-                        (&whole.1, whole.2),
+                        (&got.1, got.2, got.3),
+                        (&whole.1, whole.2, whole.3),
                         "{view:?} state, cuts: {cuts:?}"
                     );
                 }
@@ -75,55 +77,29 @@ fuzz_target!(|input: &[u8]| {
     }
 });
 
-/// The zero-copy views.
-#[derive(Debug, Clone, Copy)]
-enum View {
-    /// `decode_ref`, one event per call.
-    Ref,
-    /// `decode_each` over the buffer each read is appended to.
-    Each,
-    /// `decode_read`, every read read in place.
-    Read,
-    /// `decode_read`, every read appended to the carry buffer (as short reads are).
-    ReadAppended,
-}
-
-fn run_ref(
+/// `decode_each`, each chunk a read of its own; reads of `in_place_min` bytes or more are read in
+/// place (0: every read; `usize::MAX`: none, every read appended to the carry-over).
+fn run_each(
     stream: &[u8],
     cuts: &[usize],
     cfg: u8,
-    view: View,
+    in_place_min: usize,
 ) -> (
     Vec<Result<common::Seen, String>>,
     String,
     Option<std::time::Duration>,
+    bool,
 ) {
-    let in_place_min = match view {
-        View::ReadAppended => usize::MAX,
-        _ => 0,
-    };
     let mut decoder =
         Decoder::with_limits(common::limits(cfg)).with_read_in_place_min(in_place_min);
-    let mut buf = BytesMut::new();
     let mut out = Vec::new();
     let mut at = 0;
-    let mut feed = |decoder: &mut Decoder, buf: &mut BytesMut, read: &[u8]| match view {
-        View::Ref | View::Each => {
-            buf.extend_from_slice(read);
-            let drain = if matches!(view, View::Each) {
-                common::drain_each
-            } else {
-                common::drain_ref
-            };
-            drain(decoder, buf, &mut out);
-        }
-        View::Read | View::ReadAppended => common::drain_read(decoder, buf, read, &mut out),
-    };
     for &cut in cuts {
-        feed(&mut decoder, &mut buf, &stream[at..cut]);
+        common::drain_each(&mut decoder, &stream[at..cut], &mut out);
         at = cut;
     }
-    feed(&mut decoder, &mut buf, &stream[at..]);
-    decoder.finish(&mut buf);
-    (out, decoder.last_event_id().to_owned(), decoder.retry())
+    common::drain_each(&mut decoder, &stream[at..], &mut out);
+    let truncated = decoder.in_event();
+    decoder.finish(&mut BytesMut::new());
+    (out, decoder.last_event_id().to_owned(), decoder.retry(), truncated)
 }

@@ -133,10 +133,19 @@ fuzz_target!(|input: Input| {
     let mut decoder = Decoder::new();
     let mut buf = BytesMut::new();
     let mut all = Vec::new();
+    let mut last_id = String::new();
     for spec in input.events.iter().take(64) {
-        let Some((event, want)) = build(spec) else {
+        let Some((event, mut want)) = build(spec) else {
             continue;
         };
+        // Every view reports the last event ID at the blank line (absent if empty) and no type
+        // for an empty one; a block without data, event or id yields no event frame.
+        let block = want.data.is_some() || want.event.is_some() || want.id.is_some();
+        if let Some(id) = &want.id {
+            last_id.clone_from(id);
+        }
+        want.event = want.event.filter(|t| !t.is_empty());
+        want.id = (block && !last_id.is_empty()).then(|| last_id.clone());
         let before = wire.len();
         encode(&event, &mut wire);
         let bytes = &wire[before..];

@@ -68,8 +68,9 @@ pub enum Overflow {
 #[non_exhaustive]
 pub enum Frame {
     /// A block ended by a blank line that had at least one `data`, `event` or valid `id` field.
-    /// Its fields are exactly the block's own: data is absent when the block had no `data` line
-    /// (an id-only "priming" event, say), and `id` is the block's own `id` field.
+    /// Data is absent when the block had no `data` line (an id-only "priming" event, say); the
+    /// other fields mean what they mean in [`Decoder::decode`]: [`Event::id`] is the last event
+    /// ID at the blank line (absent if empty), [`Event::event`] is absent for the default type.
     Event(Event),
     /// A comment line (`: text`), yielded as soon as its line ends, with one leading space
     /// removed. Keep-alives are comments: consumers can reset idle timers on them.
@@ -142,6 +143,8 @@ pub struct Decoder {
     id: Option<Text>,
     /// The block had a data, event or valid id field.
     has_fields: bool,
+    /// The general path read a field line (any line but a comment) since the last blank line.
+    in_event: bool,
     /// The spec's last event ID buffer while `id_dirty` (otherwise it equals `last_id` in effect;
     /// its bytes are reused, never reallocated per event).
     id_buffer: String,
@@ -151,9 +154,10 @@ pub struct Decoder {
     last_id: String,
     /// `last_id` as shared text for owned events, made at most once per change.
     last_id_text: Option<Text>,
-    /// Bytes of `buf` that the last [`Decoder::decode_ref`] event borrowed, consumed on the next
-    /// call.
-    consume: usize,
+    /// What [`Decoder::decode_each`] carries from one read to the next: the start of an event
+    /// that is not whole yet (at most [`Limits::max_line`] bytes of it unless the general path
+    /// reads it line by line).
+    carry: BytesMut,
     /// The block the zero-copy views are reading in place.
     in_place: InPlace,
     /// The value ranges of the data lines of `in_place`, when it has several.
@@ -163,18 +167,17 @@ pub struct Decoder {
     joined: String,
     /// The event type of the last zero-copy event, when it held invalid UTF-8.
     lossy_event: String,
-    /// The event the last [`Decoder::decode_ref`] call borrowed from, when it took the general
-    /// path.
+    /// The event the last [`EventRef`] borrowed from, when it took the general path.
     held: Option<Event>,
     /// The last valid reconnection time, in milliseconds.
     retry: Option<u64>,
     /// Finds line ends.
     eol: Eol,
-    /// The shortest read [`Decoder::decode_read`] reads in place.
+    /// The shortest read [`Decoder::decode_each`] reads in place.
     read_in_place_min: ReadMin,
 }
 
-/// The shortest read [`Decoder::decode_read`] reads in place: [`READ_IN_PLACE_MIN`] unless set.
+/// The shortest read [`Decoder::decode_each`] reads in place: [`READ_IN_PLACE_MIN`] unless set.
 #[derive(Debug, Clone, Copy)]
 struct ReadMin(usize);
 
@@ -237,7 +240,7 @@ enum Data {
 /// A byte range `(start, end)` of the caller's buffer.
 type Span = (usize, usize);
 
-/// The block the zero-copy views ([`Decoder::decode_ref`], [`Decoder::decode_each`]) read in
+/// The block the zero-copy view ([`Decoder::decode_each`]) reads in
 /// place: positions in the caller's buffer, which keeps the block's bytes until its blank line.
 /// Nothing of the block but its `retry` fields takes effect before that line (and those apply
 /// again, to the same result), so the general path can always take over by reading the block
@@ -260,6 +263,8 @@ struct InPlace {
     event: Option<Span>,
     /// The last valid `id` field.
     id: Option<Span>,
+    /// The block has a field line (any line but a comment).
+    fields: bool,
 }
 
 impl InPlace {
@@ -301,13 +306,17 @@ enum Appended {
     LineEnds,
 }
 
-/// The fields the in-place scan keeps.
-#[derive(Clone, Copy)]
-enum Name {
+/// What a line is, by the spec's field grammar ([`field`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
     Data,
     Event,
     Id,
     Retry,
+    /// A line starting with a colon.
+    Comment,
+    /// A field the spec ignores.
+    Other,
 }
 
 /// The fields of a whole block with data, found in place.
@@ -374,10 +383,10 @@ const MIN_LINE: usize = 8;
 const BATCH_MIN: usize = 512;
 /// The most [`Decoder::decode_each`] checks as UTF-8 in one pass.
 const BATCH_WINDOW: usize = 8 * 1024;
-/// The shortest read [`Decoder::decode_read`] reads in place by default (shorter ones are
+/// The shortest read [`Decoder::decode_each`] reads in place by default (shorter ones are
 /// appended).
 const READ_IN_PLACE_MIN: usize = 512;
-/// A partial line this long (a large event's data, a long comment) makes `decode_read` search
+/// A partial line this long (a large event's data, a long comment) makes `decode_each` search
 /// short reads as it appends them.
 const LONG_LINE: usize = 256;
 
@@ -395,7 +404,7 @@ impl Decoder {
         }
     }
 
-    /// Sets the shortest read [`decode_read`](Decoder::decode_read) reads in place (shorter ones
+    /// Sets the shortest read [`decode_each`](Decoder::decode_each) reads in place (shorter ones
     /// are appended to its buffer; 512 bytes by default). The events are the same whatever it is;
     /// tests and fuzz targets set it to 0 to read every read in place.
     #[doc(hidden)]
@@ -420,13 +429,46 @@ impl Decoder {
         self.retry.map(Duration::from_millis)
     }
 
-    /// Bytes the decoder holds for the event being parsed (its data buffer); never more than
-    /// [`Limits::max_event`].
+    /// Bytes the decoder holds for the event being parsed: its data buffer (never more than
+    /// [`Limits::max_event`]) and what [`decode_each`](Decoder::decode_each) carries over to the
+    /// next read (never more than [`Limits::max_line`] after it returns `Ok`).
     pub fn buffered(&self) -> usize {
-        self.data_len
+        self.data_len.saturating_add(self.carry.len())
     }
 
-    /// Decodes the next event with browser semantics (what `EventSource` dispatches).
+    /// Whether the decoder is inside an event: it has read a field line (`data`, `event`, `id`,
+    /// `retry` or one the spec ignores; not a comment) that no blank line has ended yet, even one
+    /// without data, or it is dropping the rest of an over-long line or over-limit event, or
+    /// [`decode_each`](Decoder::decode_each) carries a partial line. A stream that ends here ends
+    /// in the middle of an event: truncated. (With [`decode`](Decoder::decode) and
+    /// [`decode_frame`](Decoder::decode_frame) a partial line is the bytes left in your buffer.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut decoder = ssewire::Decoder::new();
+    /// decoder.decode_each(b"data: 1\n\n", |_| {})?;
+    /// assert!(!decoder.in_event());
+    /// decoder.decode_each(b"id: 5\n", |_| {})?;
+    /// assert!(decoder.in_event()); // no data yet, but the event has begun
+    /// # Ok::<(), ssewire::Error>(())
+    /// ```
+    pub fn in_event(&self) -> bool {
+        // `carry[in_place.pos..]` is the line the in-place block has not read to its end (with
+        // no block in place, `pos` is 0 and what is carried is a partial line).
+        self.in_event
+            || self.skip != Skip::No
+            || self.in_place.fields
+            || self.carry.len() > self.in_place.pos
+    }
+
+    /// Decodes the next event with browser semantics (what `EventSource` dispatches) as an owned
+    /// [`Event`].
+    ///
+    /// The three views, one per stream: `decode` for owned events from a buffer you append to;
+    /// [`decode_each`](Decoder::decode_each) for borrowed events straight from each read (the
+    /// fastest: the decoder keeps its own carry-over); [`decode_frame`](Decoder::decode_frame)
+    /// for everything on the wire, id-only blocks, `retry` and comments included.
     ///
     /// Returns `Ok(None)` when `buf` holds no complete event; append more bytes and call again.
     /// Complete lines are consumed from `buf`; what stays is at most one partial line (never more
@@ -454,23 +496,7 @@ impl Decoder {
             match self.next_frame(buf, false)? {
                 None => return Ok(None),
                 Some(Frame::Event(mut event)) if event.data.is_some() => {
-                    // Browser semantics: the type defaults to `message`, the id is the last
-                    // event ID string in force at dispatch.
-                    if event.event.as_ref().is_some_and(|t| t.as_str().is_empty()) {
-                        event.event = None;
-                    }
-                    // The block's own id is the last event ID now; otherwise the one in force.
-                    match &event.id {
-                        Some(own) if own.is_empty() => event.id = None,
-                        Some(_) => {}
-                        None if self.last_id.is_empty() => {}
-                        None => {
-                            let text = self
-                                .last_id_text
-                                .get_or_insert_with(|| Text::from(self.last_id.as_str()));
-                            event.id = Some(EventId::from_text(text.clone()));
-                        }
-                    }
+                    self.browser_fields(&mut event);
                     return Ok(Some(event));
                 }
                 Some(_) => {}
@@ -478,52 +504,25 @@ impl Decoder {
         }
     }
 
-    /// Decodes the next event with browser semantics, like [`decode`](Decoder::decode), without
-    /// copying: the event borrows `buf` (and the decoder) until the next call, which consumes it.
-    ///
-    /// Events are read in place: `buf` keeps the bytes of an event that is not whole yet (at most
-    /// [`Limits::max_line`] of them; beyond that the general path consumes its lines), and a
-    /// partial line is never searched twice, so small reads cost no more than large ones. To read
-    /// everything that has arrived, [`decode_each`](Decoder::decode_each) is faster still.
-    ///
-    /// # Errors
-    ///
-    /// As for [`decode`](Decoder::decode).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use bytes::BytesMut;
-    ///
-    /// let mut decoder = ssewire::Decoder::new();
-    /// let mut buf = BytesMut::from(&b"id: 1\ndata: one\n\ndata: two\n\n"[..]);
-    /// let mut seen = Vec::new();
-    /// while let Some(event) = decoder.decode_ref(&mut buf)? {
-    ///     seen.push((event.data().to_owned(), event.id().map(str::to_owned)));
-    /// }
-    /// assert_eq!(seen, [("one".into(), Some("1".into())), ("two".into(), Some("1".into()))]);
-    /// # Ok::<(), ssewire::Error>(())
-    /// ```
-    pub fn decode_ref<'a>(
-        &'a mut self,
-        buf: &'a mut BytesMut,
-    ) -> Result<Option<EventRef<'a>>, Error> {
-        self.settle(buf);
-        if self.can_read_in_place() {
-            match self.scan_in_place(buf) {
-                Scan::Event { found, end, cr_end } => {
-                    self.consume = end;
-                    self.in_place = InPlace::at(0, cr_end);
-                    return Ok(Some(self.event_ref(&found, buf, Checked::NONE)));
-                }
-                Scan::More => {
-                    self.compact(buf);
-                    return Ok(None);
-                }
-                Scan::General | Scan::Empty { .. } => {}
+    /// Gives a dispatched event the fields every view shares: the type is absent for the
+    /// default (`message`), and the id is the last event ID at dispatch, absent if empty.
+    #[inline]
+    fn browser_fields(&mut self, event: &mut Event) {
+        if event.event.as_ref().is_some_and(|t| t.as_str().is_empty()) {
+            event.event = None;
+        }
+        // The block's own id is the last event ID now; otherwise the one in force.
+        match &event.id {
+            Some(own) if own.is_empty() => event.id = None,
+            Some(_) => {}
+            None if self.last_id.is_empty() => {}
+            None => {
+                let text = self
+                    .last_id_text
+                    .get_or_insert_with(|| Text::from(self.last_id.as_str()));
+                event.id = Some(EventId::from_text(text.clone()));
             }
         }
-        self.decode_general(buf)
     }
 
     /// The zero-copy view of the general path: the in-place block (if any) handed over, the
@@ -541,39 +540,10 @@ impl Decoder {
         }))
     }
 
-    /// Decodes every event that `buf` holds, with browser semantics and without copying, and
-    /// hands each to `f`; consumes what it read and keeps the rest (a partial event) in `buf`.
-    ///
-    /// The fastest way to read a stream: append each read to `buf`, then call this once. The
-    /// events are those [`decode_ref`](Decoder::decode_ref) returns one by one, but the read is
-    /// checked as UTF-8 in one pass instead of value by value.
-    ///
-    /// # Errors
-    ///
-    /// As for [`decode`](Decoder::decode). The events before the error have been handed to `f`;
-    /// call again to go on with the ones after it.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use bytes::BytesMut;
-    ///
-    /// let mut decoder = ssewire::Decoder::new();
-    /// let mut buf = BytesMut::new();
-    /// let mut seen = Vec::new();
-    /// for read in [&b"event: add\ndata: 1\n\ndata: 2\n"[..], b"\n: ping\ndata: 3", b"\n\n"] {
-    ///     buf.extend_from_slice(read);
-    ///     decoder.decode_each(&mut buf, |event| {
-    ///         seen.push(format!("{}={}", event.event_type(), event.data()));
-    ///     })?;
-    ///     if seen.len() == 2 {
-    ///         assert!(buf.ends_with(b"data: 3")); // the partial event waits for its blank line
-    ///     }
-    /// }
-    /// assert_eq!(seen, ["add=1", "message=2", "message=3"]);
-    /// # Ok::<(), ssewire::Error>(())
-    /// ```
-    pub fn decode_each<F>(&mut self, buf: &mut BytesMut, mut f: F) -> Result<(), Error>
+    /// [`decode_each`](Decoder::decode_each) over `buf`, to which the read has been appended:
+    /// hands every event `buf` holds to `f`, consumes what it read and keeps the rest (a partial
+    /// event) in `buf`.
+    fn each_buffered<F>(&mut self, buf: &mut BytesMut, mut f: F) -> Result<(), Error>
     where
         F: FnMut(EventRef<'_>),
     {
@@ -635,44 +605,53 @@ impl Decoder {
         }
     }
 
-    /// [`decode_each`](Decoder::decode_each) for a read the caller holds elsewhere (a `Bytes`
-    /// frame of an HTTP body, a slice of a read buffer): the whole events in `read` are handed to
-    /// `f` straight from it, and only the event left unfinished at its end (and the end of one
-    /// left unfinished by the last read) is copied into `buf`, which carries it to the next call.
-    /// (A block that meets a limit is read from `buf` instead: from it on, the read is copied.)
-    /// The events, errors and limits are those of appending `read` to `buf` and calling
-    /// `decode_each`, which is what this does for short reads (under 512 bytes, where copying
-    /// is cheaper than switching; one that goes on with a long line and ends none of it is only
-    /// appended) and at the start of a stream.
+    /// Decodes every event of a read with browser semantics and without copying, and hands each
+    /// to `f` as an [`EventRef`] that borrows the read (or the decoder).
     ///
-    /// Keep `buf` for this decoder's stream only, and feed every read through this method.
+    /// The fastest view, for any stream of reads (a `Bytes` frame of an HTTP body, a slice of a
+    /// read buffer): whole events are read where they are, with one UTF-8 check per read, and only
+    /// an event left unfinished at the end of a read is copied, into a buffer the decoder keeps
+    /// for the next call. Reads under 512 bytes are appended to that buffer whole (copying them
+    /// costs less than switching). The events are those [`decode`](Decoder::decode) returns for
+    /// the same bytes in any chunking.
     ///
     /// # Errors
     ///
     /// As for [`decode`](Decoder::decode). The events before the error have been handed to `f`;
-    /// what followed it in `read` is in `buf`: call this method again with an empty `read` (or
-    /// [`decode_each`](Decoder::decode_each) on `buf`) to go on.
+    /// the decoder keeps what followed it: call again (with an empty read, or the next one) to go
+    /// on.
     ///
     /// # Examples
     ///
     /// ```
-    /// use bytes::{Bytes, BytesMut};
+    /// use bytes::Bytes;
     ///
     /// let mut decoder = ssewire::Decoder::new();
-    /// let mut carry = BytesMut::new();
     /// let mut seen = Vec::new();
     /// let body = [Bytes::from("data: 1\n\nid: 7\ndata: 2\n"), Bytes::from("\ndata: 3\n\n")];
     /// for frame in &body {
-    ///     decoder.decode_read(&mut carry, frame, |event| {
+    ///     decoder.decode_each(frame, |event| {
     ///         seen.push(format!("{}@{}", event.data(), event.id().unwrap_or("-")));
     ///     })?;
     /// }
     /// assert_eq!(seen, ["1@-", "2@7", "3@7"]);
-    /// assert!(carry.is_empty());
     /// # Ok::<(), ssewire::Error>(())
     /// ```
     #[inline]
-    pub fn decode_read<F>(&mut self, buf: &mut BytesMut, read: &[u8], f: F) -> Result<(), Error>
+    pub fn decode_each<F>(&mut self, read: &[u8], f: F) -> Result<(), Error>
+    where
+        F: FnMut(EventRef<'_>),
+    {
+        let mut carry = core::mem::take(&mut self.carry);
+        let result = self.read_with_carry(&mut carry, read, f);
+        self.carry = carry;
+        result
+    }
+
+    /// [`decode_each`](Decoder::decode_each) with its carry-over buffer `buf` taken out of the
+    /// decoder.
+    #[inline]
+    fn read_with_carry<F>(&mut self, buf: &mut BytesMut, read: &[u8], f: F) -> Result<(), Error>
     where
         F: FnMut(EventRef<'_>),
     {
@@ -683,7 +662,7 @@ impl Decoder {
         }
     }
 
-    /// [`decode_read`](Decoder::decode_read) for a short read: appended to `buf`.
+    /// [`decode_each`](Decoder::decode_each) for a short read: appended to `buf`.
     fn read_appended<F>(&mut self, buf: &mut BytesMut, read: &[u8], f: F) -> Result<(), Error>
     where
         F: FnMut(EventRef<'_>),
@@ -700,7 +679,7 @@ impl Decoder {
         } else {
             buf.extend_from_slice(read);
         }
-        self.decode_each(buf, f)
+        self.each_buffered(buf, f)
     }
 
     /// Appends `read` to `buf` if it goes on with a long partial line (a large event's data, a long
@@ -712,7 +691,7 @@ impl Decoder {
     fn append_to_long_line(&mut self, buf: &mut BytesMut, read: &[u8]) -> Appended {
         // The caller has checked the partial line (`read_appended`); the rest of the test here.
         debug_assert!(self.in_place.scanned == buf.len());
-        if self.consume != 0 || !self.can_read_in_place() || self.in_place.skip_lf {
+        if !self.can_read_in_place() || self.in_place.skip_lf {
             return Appended::No;
         }
         let old = buf.len();
@@ -735,7 +714,7 @@ impl Decoder {
         }
     }
 
-    /// [`decode_read`](Decoder::decode_read) for a read that is long enough to read in place.
+    /// [`decode_each`](Decoder::decode_each) for a read that is long enough to read in place.
     fn read_in_place<F>(
         &mut self,
         buf: &mut BytesMut,
@@ -754,7 +733,7 @@ impl Decoder {
             }
             if !self.can_read_in_place() {
                 buf.extend_from_slice(read);
-                return self.decode_each(buf, f);
+                return self.each_buffered(buf, f);
             }
             // After "need more" the in-place block has searched all of `buf`.
             let searched = self.in_place.scanned == buf.len() && !self.in_place.skip_lf;
@@ -770,7 +749,7 @@ impl Decoder {
                 // `read[..known]` holds no CR or LF: not searched again.
                 self.in_place.scanned = old + known;
             }
-            if let Err(error) = self.decode_each(buf, &mut f) {
+            if let Err(error) = self.each_buffered(buf, &mut f) {
                 buf.extend_from_slice(read);
                 return Err(error);
             }
@@ -778,7 +757,7 @@ impl Decoder {
         self.settle(buf);
         if !self.can_read_in_place() {
             buf.extend_from_slice(read);
-            return self.decode_each(buf, f);
+            return self.each_buffered(buf, f);
         }
         // Nothing carried over: the in-place block starts at `read[0]` (an LF there may still
         // belong to a CR that ended the last read, `skip_lf`).
@@ -790,7 +769,7 @@ impl Decoder {
         match scan {
             Scan::More => Ok(()),
             // The general path takes it from there.
-            _ => self.decode_each(buf, f),
+            _ => self.each_buffered(buf, f),
         }
     }
 
@@ -870,11 +849,13 @@ impl Decoder {
             match scan {
                 Scan::Event { end, cr_end, .. } => {
                     self.in_place = InPlace::at(end, cr_end);
+                    self.in_event = false;
                     return scan;
                 }
                 // No data: browsers dispatch nothing, but its `id` takes effect.
                 Scan::Empty { id, end, cr_end } => {
                     self.in_place = InPlace::at(end, cr_end);
+                    self.in_event = false;
                     if let Some((s, e)) = id {
                         match utf8(&bytes[s..e]) {
                             Ok(id) => self.set_last_id(id),
@@ -987,8 +968,8 @@ impl Decoder {
     }
 
     /// Decodes the next item of the raw view: every block with fields (also those without data),
-    /// comments and `retry` fields, as they are on the wire. Same state machine and same
-    /// buffering contract as [`decode`](Decoder::decode); use one view per stream.
+    /// comments and `retry` fields, in stream order. Same state machine, same buffering contract
+    /// and same event fields as [`decode`](Decoder::decode); use one view per stream.
     ///
     /// # Errors
     ///
@@ -1011,7 +992,11 @@ impl Decoder {
     pub fn decode_frame(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Error> {
         self.settle(buf);
         self.leave_in_place(buf);
-        self.next_frame(buf, true)
+        let mut frame = self.next_frame(buf, true)?;
+        if let Some(Frame::Event(event)) = &mut frame {
+            self.browser_fields(event);
+        }
+        Ok(frame)
     }
 
     /// Ends the stream: discards the unterminated event and the partial line left in `buf`, and
@@ -1030,6 +1015,8 @@ impl Decoder {
         self.pending_lf = false;
         self.scanned = 0;
         self.skip = Skip::No;
+        self.in_event = false;
+        self.carry.clear();
     }
 
     /// The id lines of a dropped event do not count.
@@ -1040,12 +1027,8 @@ impl Decoder {
         }
     }
 
-    /// Consumes what the last [`Decoder::decode_ref`] event borrowed.
+    /// Readies the buffer for a call: drops the event the last call lent, strips a BOM.
     fn settle(&mut self, buf: &mut BytesMut) {
-        if self.consume > 0 {
-            buf.advance(self.consume.min(buf.len()));
-            self.consume = 0;
-        }
         self.held = None;
         if self.in_place.scanned > buf.len() {
             // The buffer lost bytes the in-place block had read (a caller that did not only
@@ -1111,20 +1094,8 @@ impl Decoder {
                 return self.partial_line(buf);
             };
             self.scanned = 0;
-            // "A CR at the end of the input ends the line at once; an LF that follows is
-            // swallowed": no waiting for the next byte.
-            let eol = if buf[end] == b'\r' {
-                match buf.get(end + 1) {
-                    Some(b'\n') => 2,
-                    Some(_) => 1,
-                    None => {
-                        self.pending_lf = true;
-                        1
-                    }
-                }
-            } else {
-                1
-            };
+            let (eol, cr_end) = line_break(buf, end);
+            self.pending_lf = cr_end;
             match self.skip {
                 Skip::No => {}
                 Skip::Line => {
@@ -1137,6 +1108,7 @@ impl Decoder {
                     if end == 0 && !in_line {
                         // The blank line that ends the dropped event.
                         self.skip = Skip::No;
+                        self.in_event = false;
                     } else {
                         self.skip = Skip::Event { in_line: false };
                     }
@@ -1153,6 +1125,7 @@ impl Decoder {
             }
             if end > self.max_line() {
                 let value_field = is_value_field(&buf[..end]);
+                self.in_event |= buf[0] != b':';
                 buf.advance(end + eol);
                 if value_field {
                     self.overflow(false);
@@ -1194,7 +1167,9 @@ impl Decoder {
                         });
                     }
                 } else {
-                    // A comment, `retry` or unknown field: the spec ignores its value.
+                    // A comment, `retry` or unknown field: the spec ignores its value. (`buf`
+                    // starts at the line's start, so a field line counts as it does when whole.)
+                    self.in_event |= buf[0] != b':';
                     self.skip = Skip::Line;
                 }
             }
@@ -1220,36 +1195,26 @@ impl Decoder {
         eol: usize,
         comments: bool,
     ) -> Result<Option<Frame>, Error> {
-        // The common case first: `data:` recognised by its first byte.
-        if buf[0] == b'd' && end >= 5 && &buf[..5] == b"data:" {
-            let start = value_start(&buf[..end], 5);
-            return self.data_line(buf, start, end, eol);
+        let (field, start) = field(&buf[..end]);
+        if field != Field::Comment {
+            self.in_event = true;
         }
-        // "If the line starts with a U+003A COLON character (:): ignore the line." (a comment)
-        if buf[0] == b':' {
-            if !comments {
+        match field {
+            Field::Data => return self.data_line(buf, start, end, eol),
+            Field::Comment => {
+                if !comments {
+                    buf.advance(end + eol);
+                    return Ok(None);
+                }
+                let text = String::from_utf8_lossy(&buf[start..end]).into_owned();
                 buf.advance(end + eol);
-                return Ok(None);
+                return Ok(Some(Frame::Comment(text)));
             }
-            let start = value_start(&buf[..end], 1);
-            let text = String::from_utf8_lossy(&buf[start..end]).into_owned();
-            buf.advance(end + eol);
-            return Ok(Some(Frame::Comment(text)));
-        }
-        // "If the line contains a colon: the field name is the part before it, the value the part
-        // after it, with one leading space removed. Otherwise the whole line is the field name
-        // and the value is empty."
-        let (name_end, start) = match memchr::memchr(b':', &buf[..end]) {
-            Some(c) => (c, value_start(&buf[..end], c + 1)),
-            None => (end, end),
-        };
-        match &buf[..name_end] {
-            b"data" => return self.data_line(buf, start, end, eol),
-            b"event" => {
+            Field::Event => {
                 self.event = Some(take_text(buf, start, end, eol));
                 self.has_fields = true;
             }
-            b"id" => {
+            Field::Id => {
                 // "If the field value does not contain U+0000 NULL, set the last event ID buffer
                 // to the field value. Otherwise, ignore the field."
                 if memchr::memchr(0, &buf[start..end]).is_some() {
@@ -1263,7 +1228,7 @@ impl Decoder {
                     self.has_fields = true;
                 }
             }
-            b"retry" => {
+            Field::Retry => {
                 // "If the field value consists of only ASCII digits, set the reconnection time to
                 // that integer. Otherwise, ignore the field."
                 let ms = parse_digits(&buf[start..end]);
@@ -1274,7 +1239,7 @@ impl Decoder {
                 }
             }
             // "Otherwise: the field is ignored."
-            _ => buf.advance(end + eol),
+            Field::Other => buf.advance(end + eol),
         }
         Ok(None)
     }
@@ -1334,6 +1299,7 @@ impl Decoder {
     /// A blank line: ends the block.
     #[inline]
     fn dispatch(&mut self) -> Option<Frame> {
+        self.in_event = false;
         // "Set the last event ID string of the event source to the value of the last event ID
         // buffer."
         if self.id_dirty {
@@ -1404,13 +1370,11 @@ fn scan_block(
         // A blank line ends the block; seen without a search.
         let (end, cr_end) = match bytes.get(pos) {
             None => return more(st),
-            Some(b'\n') => (pos + 1, false),
-            Some(b'\r') => match bytes.get(pos + 1) {
-                Some(b'\n') => (pos + 2, false),
-                Some(_) => (pos + 1, false),
-                None => (pos + 1, true),
-            },
-            Some(&first) => {
+            Some(b'\n' | b'\r') => {
+                let (eol, cr_end) = line_break(bytes, pos);
+                (pos + eol, cr_end)
+            }
+            Some(_) => {
                 let from = st.scanned.max(pos);
                 let Some(found) = eol.find(&bytes[from..]) else {
                     st.scanned = bytes.len();
@@ -1420,45 +1384,18 @@ fn scan_block(
                 if end - pos > max_line {
                     return Scan::General;
                 }
-                let eol = if bytes[end] == b'\n' {
-                    1
-                } else {
-                    match bytes.get(end + 1) {
-                        Some(b'\n') => 2,
-                        Some(_) => 1,
-                        None => {
-                            st.skip_lf = true;
-                            1
-                        }
-                    }
-                };
+                let (eol, cr_end) = line_break(bytes, end);
+                st.skip_lf = cr_end;
                 st.pos = end + eol;
                 st.scanned = st.pos;
-                let line = &bytes[pos..end];
-                // The common names are recognised by their first byte and a prefix.
-                let (name, value) = match first {
-                    b':' => continue,
-                    b'd' if line.starts_with(b"data:") => (Name::Data, value_start(line, 5)),
-                    b'e' if line.starts_with(b"event:") => (Name::Event, value_start(line, 6)),
-                    b'i' if line.starts_with(b"id:") => (Name::Id, value_start(line, 3)),
-                    _ => {
-                        let (name, value) = match memchr::memchr(b':', line) {
-                            Some(c) => (&line[..c], value_start(line, c + 1)),
-                            None => (line, line.len()),
-                        };
-                        let name = match name {
-                            b"data" => Name::Data,
-                            b"event" => Name::Event,
-                            b"id" => Name::Id,
-                            b"retry" => Name::Retry,
-                            _ => continue,
-                        };
-                        (name, value)
-                    }
-                };
+                let (name, value) = field(&bytes[pos..end]);
+                if name == Field::Comment {
+                    continue;
+                }
+                st.fields = true;
                 let value = pos + value;
                 match name {
-                    Name::Data => {
+                    Field::Data => {
                         let data_len = st.data_len.saturating_add(end - value + 1);
                         if data_len > limits.max_event {
                             // The block is left as it was before this line, so that reading it
@@ -1483,19 +1420,21 @@ fn scan_block(
                             }
                         };
                     }
-                    Name::Event => st.event = Some((value, end)),
-                    Name::Id => {
+                    Field::Event => st.event = Some((value, end)),
+                    Field::Id => {
                         // "If the field value does not contain U+0000 NULL".
                         if memchr::memchr(0, &bytes[value..end]).is_none() {
                             st.id = Some((value, end));
                         }
                     }
                     // "Set the reconnection time": at once, not at the blank line.
-                    Name::Retry => {
+                    Field::Retry => {
                         if let Some(ms) = parse_digits(&bytes[value..end]) {
                             *retry = Some(ms);
                         }
                     }
+                    // "Otherwise: the field is ignored."
+                    Field::Comment | Field::Other => {}
                 }
                 continue;
             }
@@ -1528,8 +1467,56 @@ fn value_start(line: &[u8], colon_end: usize) -> usize {
     }
 }
 
-/// An event borrowed from the decoder's input: the zero-copy browser view
-/// ([`Decoder::decode_ref`]). Valid until the next call on the decoder.
+/// The one implementation of the spec's field grammar, used by every view: what the complete,
+/// non-empty line `line` (without its line break) is, and where its value starts.
+#[inline(always)]
+fn field(line: &[u8]) -> (Field, usize) {
+    // The common names are recognised by their first byte and a prefix.
+    match line.first() {
+        // "If the line starts with a U+003A COLON character (:): ignore the line." (a comment;
+        // its text, for the raw view, with one leading space removed)
+        Some(b':') => (Field::Comment, value_start(line, 1)),
+        Some(b'd') if line.starts_with(b"data:") => (Field::Data, value_start(line, 5)),
+        Some(b'e') if line.starts_with(b"event:") => (Field::Event, value_start(line, 6)),
+        Some(b'i') if line.starts_with(b"id:") => (Field::Id, value_start(line, 3)),
+        _ => {
+            // "If the line contains a colon: the field name is the part before it, the value
+            // the part after it, with one leading space removed. Otherwise the whole line is
+            // the field name and the value is empty."
+            let (name, value) = match memchr::memchr(b':', line) {
+                Some(c) => (&line[..c], value_start(line, c + 1)),
+                None => (line, line.len()),
+            };
+            let field = match name {
+                b"data" => Field::Data,
+                b"event" => Field::Event,
+                b"id" => Field::Id,
+                b"retry" => Field::Retry,
+                _ => Field::Other,
+            };
+            (field, value)
+        }
+    }
+}
+
+/// The one implementation of the spec's line ends, used by every view: the line break at
+/// `bytes[at]` (a CR or LF) is CRLF, CR or LF; returns its length and whether it is a CR at the
+/// very end of `bytes`. "A CR at the end of the input ends the line at once; an LF that follows
+/// is swallowed": the caller skips an LF that arrives next, so nothing waits for the next byte.
+#[inline(always)]
+fn line_break(bytes: &[u8], at: usize) -> (usize, bool) {
+    if bytes[at] == b'\n' {
+        return (1, false);
+    }
+    match bytes.get(at + 1) {
+        Some(b'\n') => (2, false),
+        Some(_) => (1, false),
+        None => (1, true),
+    }
+}
+
+/// An event borrowed from a read (or from the decoder): what [`Decoder::decode_each`] hands to its
+/// closure. Its accessors mean what [`Event`]'s of the same names mean in the other views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventRef<'a> {
     data: &'a str,
@@ -1589,10 +1576,8 @@ fn take_text(buf: &mut BytesMut, start: usize, end: usize, eol: usize) -> Text {
 /// keep: `data`, `event` or `id`. Decided from the bytes before the first colon; a colonless line
 /// longer than the minimum limit cannot be one of them.
 fn is_value_field(line: &[u8]) -> bool {
-    match memchr::memchr(b':', line) {
-        Some(c) => matches!(&line[..c], b"data" | b"event" | b"id"),
-        None => false,
-    }
+    memchr::memchr(b':', line).is_some()
+        && matches!(field(line).0, Field::Data | Field::Event | Field::Id)
 }
 
 /// All ASCII digits, at least one, fitting in a `u64`.

@@ -168,11 +168,10 @@ checked_text_impls!(EventId);
 /// data and comments (LF, CRLF or a lone CR) are stored as LF, the only line break an SSE value can
 /// carry, so `decode(encode(event)) == event` holds exactly.
 ///
-/// The decoder yields `Event`s too. In the browser view ([`Decoder::decode`](crate::Decoder::decode))
-/// an event always has data, [`id`](Event::id) is the last event ID in force at dispatch (as
-/// `MessageEvent.lastEventId`), and [`event`](Event::event) is `None` for the default type. In the
-/// raw view ([`Decoder::decode_frame`](crate::Decoder::decode_frame)) the fields are exactly those
-/// of the block on the wire.
+/// The decoder yields `Event`s too, with the same meaning in every view: [`id`](Event::id) is the
+/// last event ID in force at dispatch (as `MessageEvent.lastEventId`), and [`event`](Event::event)
+/// is `None` for the default type. [`Decoder::decode`](crate::Decoder::decode) yields only events
+/// with data; [`Decoder::decode_frame`](crate::Decoder::decode_frame) also those without.
 ///
 /// # Examples
 ///

@@ -8,12 +8,12 @@
 //!
 //! - [`Event`] is checked when it is built ([`EventType`], [`EventId`]), so [`encode`] cannot
 //!   fail and nothing a value holds can inject a field.
-//! - [`Decoder`] follows the WHATWG HTML "Server-sent events" parsing rules exactly, with a
-//!   browser view ([`Decoder::decode`]; without copying, [`Decoder::decode_ref`] one event per
-//!   call, [`Decoder::decode_each`] every event of a buffer, or [`Decoder::decode_read`] every
-//!   event of a read where it is) and a raw
-//!   view ([`Decoder::decode_frame`]) that also yields id-only blocks, comments (keep-alives) and
-//!   `retry` fields. [`Limits`] bound memory.
+//! - [`Decoder`] follows the WHATWG HTML "Server-sent events" parsing rules exactly, with one
+//!   grammar behind three views: [`Decoder::decode`] (owned [`Event`]s from a buffer you append
+//!   to), [`Decoder::decode_each`] (borrowed [`EventRef`]s straight from each read, the decoder
+//!   keeping its own carry-over: the fastest) and [`Decoder::decode_frame`] (everything on the
+//!   wire: id-only blocks, comments (keep-alives) and `retry` fields too). [`Limits`] bound
+//!   memory.
 //! - [`IntoEvent`] is what a producer's `send` accepts: text, [`Event`]s and, with the `json`
 //!   feature, [`Json`] values and `serde_json::Value` (Nex's `%{event: .., data: ..}` form).
 //!

@@ -169,55 +169,32 @@ fn millis(d: core::time::Duration) -> u64 {
 }
 
 /// Feeds `chunks` one after another into one buffer, decoding until `Ok(None)` after each, then
-/// ends the stream.
+/// ends the stream; checks that every browser view gives the same.
 fn run(chunks: &[&[u8]]) -> Outcome {
     let owned = run_owned(chunks);
-    assert_eq!(
-        run_borrowed(chunks),
-        owned,
-        "decode_ref disagrees with decode"
-    );
-    assert_eq!(run_each(chunks), owned, "decode_each disagrees with decode");
-    for min in [0, 5] {
+    // `usize::MAX`: every read appended to the carry-over (as short reads are); 0 and 5: reads
+    // of that many bytes or more read in place.
+    for min in [usize::MAX, 0, 5] {
         assert_eq!(
-            run_read(chunks, min),
+            run_each(chunks, min),
             owned,
-            "decode_read (reads of {min}+ bytes in place) disagrees with decode"
+            "decode_each (reads of {min}+ bytes in place) disagrees with decode"
         );
     }
     owned
 }
 
-/// [`run`] through `Decoder::decode_read`, each chunk a read of its own (not appended to the
-/// buffer first); reads of `min` bytes or more are read in place.
-fn run_read(chunks: &[&[u8]], min: usize) -> Outcome {
+/// [`run`] through the borrowed view, `Decoder::decode_each`, each chunk a read of its own;
+/// reads of `min` bytes or more are read in place.
+fn run_each(chunks: &[&[u8]], min: usize) -> Outcome {
     let mut decoder = Decoder::new().with_read_in_place_min(min);
-    let mut buf = BytesMut::new();
     let mut events = Vec::new();
     for chunk in chunks {
         decoder
-            .decode_read(&mut buf, chunk, |event| events.push(got(&event.to_event())))
+            .decode_each(chunk, |event| events.push(got(&event.to_event())))
             .expect("no limit is hit");
     }
-    finish(decoder, buf, events)
-}
-
-/// [`run`] through the zero-copy view, `Decoder::decode_ref`.
-fn run_borrowed(chunks: &[&[u8]]) -> Outcome {
-    run_with(chunks, |decoder, buf, events| {
-        while let Some(event) = decoder.decode_ref(buf).expect("no limit is hit") {
-            events.push(got(&event.to_event()));
-        }
-    })
-}
-
-/// [`run`] through the batch zero-copy view, `Decoder::decode_each`.
-fn run_each(chunks: &[&[u8]]) -> Outcome {
-    run_with(chunks, |decoder, buf, events| {
-        decoder
-            .decode_each(buf, |event| events.push(got(&event.to_event())))
-            .expect("no limit is hit");
-    })
+    finish(decoder, BytesMut::new(), events)
 }
 
 /// [`run`] through the owned view, `Decoder::decode`.
@@ -932,9 +909,9 @@ const FRAME_CASES: &[FrameCase] = &[
         last_id: "7",
     },
     FrameCase {
-        name: "bare id block is an event with an empty id",
-        input: b"id\n\n",
-        frames: &[ev(None, None, Some(""))],
+        name: "bare id block is an event that empties the last event ID",
+        input: b"id: 1\n\nid\n\n",
+        frames: &[ev(None, None, Some("1")), ev(None, None, None)],
         last_id: "",
     },
     FrameCase {
@@ -950,9 +927,9 @@ const FRAME_CASES: &[FrameCase] = &[
         last_id: "",
     },
     FrameCase {
-        name: "empty event field",
+        name: "empty event field is the default type, as in decode",
         input: b"event\ndata\n\n",
-        frames: &[ev(Some(""), Some(""), None)],
+        frames: &[ev(None, Some(""), None)],
         last_id: "",
     },
     FrameCase {
@@ -977,9 +954,12 @@ const FRAME_CASES: &[FrameCase] = &[
         last_id: "1",
     },
     FrameCase {
-        name: "raw id is the block's own id",
+        name: "the id is the last event ID at the blank line, as in decode",
         input: b"id: 1\ndata: a\n\ndata: b\n\n",
-        frames: &[ev(None, Some("a"), Some("1")), ev(None, Some("b"), None)],
+        frames: &[
+            ev(None, Some("a"), Some("1")),
+            ev(None, Some("b"), Some("1")),
+        ],
         last_id: "1",
     },
     FrameCase {
@@ -1023,17 +1003,25 @@ fn raw_view_cases_in_every_chunking() {
 
 #[test]
 fn raw_view_agrees_with_browser_view_on_every_spec_case() {
-    // The browser view is the raw view's events with data, with the last event ID filled in.
+    // The browser view is the raw view's events with data, field for field: the names mean
+    // the same in every view.
     for case in CASES {
         let (frames, retry, last_id) = run_frames(&[case.input]);
         let expected = case.expected();
         assert_eq!(retry, expected.retry, "{}", case.name);
         assert_eq!(last_id, expected.last_id, "{}", case.name);
-        let with_data = frames
-            .iter()
-            .filter(|f| matches!(f, GotFrame::Ev { data: Some(_), .. }))
-            .count();
-        assert_eq!(with_data, expected.events.len(), "{}", case.name);
+        let with_data: Vec<Got> = frames
+            .into_iter()
+            .filter_map(|f| match f {
+                GotFrame::Ev {
+                    event,
+                    data: Some(data),
+                    id,
+                } => Some(Got { event, data, id }),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(with_data, expected.events, "{}", case.name);
     }
 }
 
@@ -1080,4 +1068,48 @@ fn browser_view_skips_comments_and_control_blocks() {
     );
     assert_eq!(decoder.decode(&mut buf).unwrap(), None);
     assert!(buf.is_empty());
+}
+
+/// `Decoder::in_event` after each input, through every view: a field line since the last blank
+/// line (even without data) is inside an event; a comment is not.
+#[test]
+fn in_event_in_every_view() {
+    let cases: &[(&[u8], bool)] = &[
+        (b"", false),
+        (b"data: 1\n\n", false),
+        (b"id: 5\n", true),
+        (b"event: x\r", true),
+        (b"data: 1\n", true),
+        (b"retry: 10\n", true),
+        (b"foo\n", true),
+        (b": ping\n", false),
+        (b"data: 1\n\n: bye\n", false),
+        (b"id: 5\n\n", false),
+        (b"data: 1\n\nid: 5\n", true),
+        (b"retry: 1\n\n", false),
+    ];
+    for &(input, expected) in cases {
+        for chunking in [vec![input], input.chunks(1).collect::<Vec<_>>()] {
+            let mut owned = Decoder::new();
+            let mut frames = Decoder::new();
+            let mut buf = BytesMut::new();
+            let mut raw = BytesMut::new();
+            for chunk in &chunking {
+                buf.extend_from_slice(chunk);
+                raw.extend_from_slice(chunk);
+                while owned.decode(&mut buf).unwrap().is_some() {}
+                while frames.decode_frame(&mut raw).unwrap().is_some() {}
+            }
+            let name = String::from_utf8_lossy(input);
+            assert_eq!(owned.in_event(), expected, "decode {name:?}");
+            assert_eq!(frames.in_event(), expected, "decode_frame {name:?}");
+            for min in [usize::MAX, 0] {
+                let mut each = Decoder::new().with_read_in_place_min(min);
+                for chunk in &chunking {
+                    each.decode_each(chunk, |_| {}).unwrap();
+                }
+                assert_eq!(each.in_event(), expected, "decode_each ({min}) {name:?}");
+            }
+        }
+    }
 }

@@ -217,8 +217,8 @@ pub enum Ended {
     /// The body ended between events ([`Input::End`] with no event left unfinished). The
     /// spec reconnects.
     Clean,
-    /// The body ended inside an event ([`Input::End`] while data lines of an event, or a
-    /// partial line, were pending): that event was dropped, as the spec says.
+    /// The body ended inside an event ([`Input::End`] after field lines of an event, even
+    /// without data such as `id: 5`, or inside a line): that event was dropped, as the spec says.
     Truncated,
     /// The transport failed ([`Input::Error`]); also an [`Input::End`] that came before any
     /// response (`UnexpectedEof`).

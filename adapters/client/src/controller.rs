@@ -455,7 +455,9 @@ impl Controller {
                 // "Once the end of the file is reached, any pending data must be discarded. (If
                 // the file ends in the middle of an event, before the final empty line, the
                 // incomplete event is not dispatched.)"
-                let truncated = !self.buf.is_empty() || self.decoder.buffered() > 0;
+                // A partial line, or field lines (`id: 5`, with or without data) that no blank
+                // line has ended.
+                let truncated = !self.buf.is_empty() || self.decoder.in_event();
                 self.decoder.finish(&mut self.buf);
                 self.ended(
                     now,

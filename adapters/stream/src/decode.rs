@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 use futures_core::stream::FusedStream;
-use ssewire::{Decoder, Error, Event, Frame, Limits};
+use ssewire::{Decoder, Error, Event, Limits};
 
 /// One item of the stream a [`DecodeStream`] reads: a chunk of bytes, or a transport's `Result`
 /// of one.
@@ -417,8 +417,8 @@ impl<S> fmt::Debug for DecodeStream<S> {
 /// Ends the stream: tells whether it ended inside an event, then lets the decoder drop that
 /// event. `decode` has returned `Ok(None)`, so `buf` holds no complete event.
 fn end(decoder: &mut Decoder, buf: &mut BytesMut) -> Ended {
-    // A partial line, data lines of an unfinished event, or other field lines of one.
-    let truncated = !buf.is_empty() || decoder.buffered() > 0 || open_block(decoder);
+    // A partial line, or field lines (with or without data) that no blank line has ended.
+    let truncated = !buf.is_empty() || decoder.in_event();
     let ended = if truncated {
         Ended::Truncated
     } else {
@@ -426,15 +426,4 @@ fn end(decoder: &mut Decoder, buf: &mut BytesMut) -> Ended {
     };
     decoder.finish(buf);
     ended
-}
-
-/// Whether the decoder holds complete field lines without data (`event:`, `id:`) that no blank
-/// line has ended. The codec does not say, so a copy of it is asked what a blank line would
-/// dispatch: in the raw view, a block with any field dispatches a frame. (Two line breaks: the
-/// first ends a line the decoder may be inside, or is the LF of a CRLF whose CR ended the
-/// input.) Only called with nothing buffered, so the copy is small.
-fn open_block(decoder: &Decoder) -> bool {
-    let mut probe = decoder.clone();
-    let mut tail = BytesMut::from(&b"\n\n"[..]);
-    matches!(probe.decode_frame(&mut tail), Ok(Some(Frame::Event(_))))
 }

@@ -28,7 +28,7 @@ pub enum Item {
     Err(String),
 }
 
-/// A browser-view event as (data, type, id): what `decode` and `decode_ref` must agree on.
+/// A browser-view event as (data, type, id): what `decode` and `decode_each` must agree on.
 pub type Seen = (String, String, Option<String>);
 
 /// A zero-copy event in the comparable form; its data never holds a CR.
@@ -41,111 +41,35 @@ fn seen_ref(event: &EventRef<'_>) -> Seen {
     )
 }
 
-/// The browser view through `decode_ref` (events borrow the buffer), in the comparable form
-/// `(data, type, id)`, errors as their message. Checks the same buffering contract.
-pub fn drain_ref(decoder: &mut Decoder, buf: &mut BytesMut, out: &mut Vec<Result<Seen, String>>) {
+/// The browser view through `decode_each` (each read decoded where it is, only an unfinished
+/// event carried by the decoder), in the comparable form `(data, type, id)`, errors as their
+/// message. After an error it calls again with an empty read, as a reader going on would.
+/// Checks the memory bounds after every call: the data buffer within `max_event`, and what the
+/// decoder carries within `max_line` once it returns `Ok(())`.
+pub fn drain_each(decoder: &mut Decoder, read: &[u8], out: &mut Vec<Result<Seen, String>>) {
     let limits = *decoder.limits();
     let max_line = limits.max_line.max(8);
-    // `decode_ref` consumes an event's bytes on the next call, so progress is not visible in
-    // `buf` at once: bound the number of items instead.
-    let mut budget = buf.len() + 2;
-    loop {
-        let item = match decoder.decode_ref(buf) {
-            Ok(None) => None,
-            Ok(Some(event)) => Some(Ok(seen_ref(&event))),
-            Err(e) => Some(Err(e.to_string())),
-        };
-        assert!(decoder.buffered() <= limits.max_event);
-        match item {
-            None => {
-                assert!(
-                    buf.len() <= max_line,
-                    "decode_ref: caller buffer holds {} bytes after Ok(None), max_line {}",
-                    buf.len(),
-                    max_line
-                );
-                return;
-            }
-            Some(item) => {
-                budget = budget
-                    .checked_sub(1)
-                    .expect("decode_ref yields without consuming input");
-                out.push(item);
-            }
-        }
-    }
-}
-
-/// The browser view through `decode_each` (every event of the buffer in one call), in the form
-/// [`drain_ref`] gives. After an error it calls again, as a reader going on would. Checks the
-/// same buffering contract after the final `Ok(())`.
-pub fn drain_each(decoder: &mut Decoder, buf: &mut BytesMut, out: &mut Vec<Result<Seen, String>>) {
-    drain_batch("decode_each", decoder, buf, 0, out, |decoder, buf, out| {
-        decoder.decode_each(buf, |event| out.push(Ok(seen_ref(&event))))
-    });
-}
-
-/// The browser view through `decode_read` (each read decoded where it is, only an unfinished
-/// event carried in `buf`), in the form [`drain_ref`] gives. After an error it calls again with
-/// an empty read, as a reader going on would. Checks the same buffering contract after the final
-/// `Ok(())`.
-pub fn drain_read(
-    decoder: &mut Decoder,
-    buf: &mut BytesMut,
-    mut read: &[u8],
-    out: &mut Vec<Result<Seen, String>>,
-) {
-    drain_batch(
-        "decode_read",
-        decoder,
-        buf,
-        read.len(),
-        out,
-        |decoder, buf, out| {
-            let result = decoder.decode_read(buf, read, |event| out.push(Ok(seen_ref(&event))));
-            read = &[];
-            result
-        },
-    );
-}
-
-/// Calls a batch view (`call`, which hands the events of one call to `out`) until it returns
-/// `Ok(())`, recording errors; checks the memory bounds after every call and the buffering
-/// contract after the last. `unread` is what the first call adds to `buf`.
-fn drain_batch(
-    view: &str,
-    decoder: &mut Decoder,
-    buf: &mut BytesMut,
-    unread: usize,
-    out: &mut Vec<Result<Seen, String>>,
-    mut call: impl FnMut(
-        &mut Decoder,
-        &mut BytesMut,
-        &mut Vec<Result<Seen, String>>,
-    ) -> Result<(), ssewire::Error>,
-) {
-    let limits = *decoder.limits();
-    let max_line = limits.max_line.max(8);
+    let mut read = read;
     // Each error drops at least one line: bound the calls.
-    for _ in 0..buf.len() + unread + 2 {
-        let result = call(decoder, buf, out);
-        assert!(decoder.buffered() <= limits.max_event);
+    for _ in 0..read.len() + decoder.buffered() + 2 {
+        let result = decoder.decode_each(read, |event| out.push(Ok(seen_ref(&event))));
+        read = &[];
         match result {
             Ok(()) => {
                 assert!(
-                    buf.len() <= max_line,
-                    "{view}: buffer holds {} bytes after Ok(()), max_line {max_line}",
-                    buf.len(),
+                    decoder.buffered() <= limits.max_event.saturating_add(max_line),
+                    "decode_each: holds {} bytes after Ok(()), max_line {max_line}",
+                    decoder.buffered(),
                 );
                 return;
             }
             Err(e) => out.push(Err(e.to_string())),
         }
     }
-    panic!("{view} keeps failing without consuming input");
+    panic!("decode_each keeps failing without consuming input");
 }
 
-/// The browser events of `items` in the form [`drain_ref`] gives.
+/// The browser events of `items` in the form [`drain_each`] gives.
 pub fn seen(items: &[Item]) -> Vec<Result<Seen, String>> {
     items
         .iter()
@@ -243,7 +167,10 @@ fn check_frame(frame: &Frame, limits: &Limits) {
     match frame {
         Frame::Event(event) => {
             check_fields(event, limits);
-            assert!(event.has_data() || event.event().is_some() || event.id().is_some());
+            // The fields mean what they mean in `decode`: a block whose only fields were an
+            // empty `event` or an `id` that emptied the last event ID has neither.
+            assert_ne!(event.event(), Some(""));
+            assert_ne!(event.id(), Some(""));
         }
         Frame::Comment(text) => assert!(!text.contains(['\r', '\n'])),
         Frame::Retry(_) => {}
