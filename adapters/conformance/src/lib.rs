@@ -43,6 +43,16 @@ macro_rules! suite {
     (runtime = $runtime:expr, block_on = $block_on:path $(,)?) => {
         $crate::__suite! {
             ($runtime) ($block_on)
+            tls_alpn_headers_incremental_last_event_id
+            tls_keep_alive_when_idle
+            tls_disconnect_noticed_while_idle
+            tls_handshake_timeout
+            tls_reload_certificate
+            tls_hub_streams
+            tls_graceful_shutdown
+        }
+        $crate::__suite! {
+            ($runtime) ($block_on)
             response_headers
             opening_frame_at_once
             incremental_delivery

@@ -1552,3 +1552,6 @@ pub async fn browser_room<R: Runtime>(runtime: R) {
     let _turn = alone_turn();
     crate::browser::run_room::<R>(runtime).await;
 }
+
+mod tls;
+pub use tls::*;

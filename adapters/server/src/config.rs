@@ -14,6 +14,10 @@ pub struct Config {
     /// Largest request body read for a handler ([`Request::body`](crate::Request::body)); larger ones get `413`.
     /// Default 64 KiB.
     pub max_request_body: usize,
+    /// How long a TLS client may take to finish its handshake (HTTPS servers only: the
+    /// handshake runs in the connection's task, and a client that stalls it is closed after
+    /// this). Default 10 s.
+    pub tls_handshake_timeout: Duration,
     /// Whether idle [`Hub`](ssewire_stream::Hub) subscriptions on HTTP/1.1 are written by the
     /// server's fan-out lanes (one task per core) rather than by each connection's own task.
     /// Default `true`: with 5 000 streams the lanes cost 11–17% less CPU per event (see the
@@ -40,6 +44,7 @@ impl Default for Config {
             keep_alive: KeepAlive::default(),
             header_read_timeout: Duration::from_secs(30),
             max_request_body: 64 * 1024,
+            tls_handshake_timeout: Duration::from_secs(10),
             fan_out_lanes: true,
             send_timeout: Duration::from_secs(60),
             max_connections: 10_000,

@@ -25,7 +25,6 @@ use http::StatusCode;
 
 /// Which HTTP a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[expect(dead_code, reason = "picked by TLS's ALPN once the server speaks TLS")]
 pub(crate) enum Protocol {
     /// Cleartext: HTTP/2 with prior knowledge or HTTP/1.1, told apart by the first bytes.
     Sniff,

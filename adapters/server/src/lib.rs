@@ -57,10 +57,14 @@ mod request;
 mod response;
 mod runtime;
 mod server;
+mod tls;
 
 pub use config::Config;
 pub use http::{HeaderMap as Headers, HeaderValue, Method, StatusCode, header};
 pub use request::Request;
 pub use response::Response;
 pub use runtime::Runtime;
+/// rustls, for [`TlsConfig::from_server_config`].
+pub use rustls;
 pub use server::{Server, serve};
+pub use tls::{TlsConfig, serve_tls};

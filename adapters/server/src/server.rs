@@ -9,8 +9,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use event_listener::{Event as Notify, listener};
 
-use crate::{Config, Request, Response, Runtime};
-use crate::{admit, conn, fanout};
+use crate::{Config, Request, Response, Runtime, TlsConfig};
+use crate::{admit, conn, fanout, tls};
 
 /// How long the accept loop waits after an accept error that is not the client's (`EMFILE`,
 /// `ENFILE`, `ENOMEM`) before it tries again.
@@ -160,6 +160,22 @@ where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
+    bind(runtime, addr, config, None, handler).await
+}
+
+/// [`serve`], over TLS when `tls` is given.
+pub(crate) async fn bind<R, H, F>(
+    runtime: R,
+    addr: SocketAddr,
+    config: Config,
+    tls: Option<TlsConfig>,
+    handler: H,
+) -> io::Result<Server<R>>
+where
+    R: Runtime,
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
     let listener = runtime
         .bind(addr)
         .await
@@ -185,7 +201,7 @@ where
     }));
     let rt = runtime.clone();
     runtime.spawn(async move {
-        accept_loop(rt, listener, config, handler, shutdown, lanes).await;
+        accept_loop(rt, listener, config, tls, handler, shutdown, lanes).await;
     });
     Ok(server)
 }
@@ -194,6 +210,7 @@ async fn accept_loop<R, H, F>(
     runtime: R,
     listener: R::Listener,
     config: Config,
+    tls: Option<TlsConfig>,
     handler: Arc<H>,
     shutdown: Arc<Shutdown>,
     lanes: Arc<fanout::Lanes>,
@@ -228,6 +245,19 @@ async fn accept_loop<R, H, F>(
                 }
                 shutdown.connections.fetch_add(1, Ordering::SeqCst);
                 let guard = ConnGuard(shutdown.clone(), per_ip.then_some(ip));
+                if let Some(tls) = &tls {
+                    // The handshake runs in the connection's task, with the config of now.
+                    runtime.spawn(tls::serve_connection(
+                        runtime.clone(),
+                        tls.server_config(),
+                        (conn, remote_addr),
+                        config,
+                        handler.clone(),
+                        lanes.clone(),
+                        guard,
+                    ));
+                    continue;
+                }
                 let accepted = conn::Accepted {
                     conn,
                     try_clone: R::try_clone,

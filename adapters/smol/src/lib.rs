@@ -46,7 +46,9 @@ use smol::Executor;
 use smol::net::{TcpListener, TcpStream};
 
 pub use ssewire::{Event, Json};
-pub use ssewire_server::{Config, HeaderValue, Method, Request, Response, StatusCode, header};
+pub use ssewire_server::{
+    Config, HeaderValue, Method, Request, Response, StatusCode, TlsConfig, header,
+};
 pub use ssewire_stream::{Hub, HubConfig, KeepAlive, SendError, Sender, SlowPolicy};
 /// The layers below, for what this crate does not re-export by name.
 pub use {ssewire, ssewire_server, ssewire_stream};
@@ -216,4 +218,52 @@ where
     F: Future<Output = Response> + Send + 'static,
 {
     ssewire_server::serve(Smol::global(), addr, config, handler).await
+}
+
+/// Binds `addr` and serves `handler` over HTTPS with the default [`Config`]: HTTP/2 or HTTP/1.1
+/// as the client's ALPN decides (a browser gets HTTP/2, and with it more than six event streams
+/// to one origin), the certificate from `tls` (reloadable, see [`TlsConfig`]).
+///
+/// # Errors
+///
+/// Binding failed; the message names the address.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use ssewire_smol::{Response, TlsConfig, serve_tls};
+///
+/// let tls = TlsConfig::from_pem_files("cert.pem", "key.pem")?;
+/// let server = serve_tls("127.0.0.1:3443".parse().unwrap(), tls, |_request| async {
+///     Response::not_found()
+/// })
+/// .await?;
+/// println!("listening on https://{}", server.local_addr());
+/// # Ok(()) }
+/// ```
+pub async fn serve_tls<H, F>(addr: SocketAddr, tls: TlsConfig, handler: H) -> io::Result<Server>
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    ssewire_server::serve_tls(Smol::global(), addr, Config::default(), tls, handler).await
+}
+
+/// Like [`serve_tls`], with a [`Config`] (its `tls_handshake_timeout` bounds each handshake).
+///
+/// # Errors
+///
+/// Binding failed; the message names the address.
+pub async fn serve_tls_with<H, F>(
+    addr: SocketAddr,
+    config: Config,
+    tls: TlsConfig,
+    handler: H,
+) -> io::Result<Server>
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    ssewire_server::serve_tls(Smol::global(), addr, config, tls, handler).await
 }

@@ -89,7 +89,8 @@ pub(super) async fn write_all<T: AsyncRead + AsyncWrite + Unpin>(
             first = &first[from_first..];
             second = &second[n - from_first..];
         }
-        Poll::Ready(Ok(()))
+        // TLS may hold records a full socket did not take.
+        Pin::new(&mut *io).poll_flush(cx)
     })
     .await
 }

@@ -1,0 +1,696 @@
+//! The suite's behaviours over HTTPS: HTTP/1.1 (ALPN `http/1.1`, served by the lean path) and
+//! HTTP/2 (ALPN `h2`) through hyper's clients over a futures-rustls client that trusts only the
+//! test's own self-signed certificate (made with rcgen, new for every test).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_io::Async;
+use futures_lite::AsyncReadExt;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use ssewire::{Event, Frame};
+use ssewire_server::{Config, Request, Response, Runtime, Server, TlsConfig};
+use ssewire_stream::{Hub, KeepAlive};
+
+use super::{GRACE, OnDrop, STEP, TEST_LIMIT, eventually, idle};
+use crate::client::{Empty, Exec, Sse, within};
+use crate::shared_turn;
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, and its key, as PEM.
+#[derive(Debug, Clone)]
+pub struct TestCert {
+    /// The certificate (PEM).
+    pub cert_pem: String,
+    /// Its private key (PEM, PKCS#8).
+    pub key_pem: String,
+    /// The certificate (DER), what a client pins.
+    pub der: CertificateDer<'static>,
+}
+
+impl TestCert {
+    /// A new one.
+    pub fn new() -> TestCert {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+            .expect("rcgen makes a certificate");
+        TestCert {
+            cert_pem: made.cert.pem(),
+            key_pem: made.signing_key.serialize_pem(),
+            der: made.cert.der().clone(),
+        }
+    }
+
+    /// The server's TLS settings for it.
+    pub fn tls(&self) -> TlsConfig {
+        TlsConfig::from_pem(self.cert_pem.as_bytes(), self.key_pem.as_bytes())
+            .expect("the test certificate loads")
+    }
+}
+
+impl Default for TestCert {
+    fn default() -> Self {
+        TestCert::new()
+    }
+}
+
+/// Accepts exactly one certificate (the test's), with the signatures checked as usual.
+#[derive(Debug)]
+struct Pinned {
+    der: CertificateDer<'static>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.der.as_ref() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A TLS client connection, from futures-rustls over an async-io socket.
+pub type TlsStream = futures_rustls::client::TlsStream<Async<std::net::TcpStream>>;
+
+/// Connects to `addr` over TLS, trusting only `cert`, offering `alpn`; returns the stream and
+/// the protocol the server picked.
+pub async fn connect_tls(
+    addr: SocketAddr,
+    cert: &TestCert,
+    alpn: &[&[u8]],
+) -> std::io::Result<(TlsStream, Option<Vec<u8>>)> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(std::io::Error::other)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Pinned {
+            der: cert.der.clone(),
+            provider,
+        }))
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let tcp = Async::<std::net::TcpStream>::connect(addr).await?;
+    let name = ServerName::try_from("localhost").expect("a server name");
+    let stream = futures_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await?;
+    let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+    Ok((stream, alpn))
+}
+
+/// hyper's client over one TLS connection, HTTP/1.1 or HTTP/2 as ALPN agreed.
+#[derive(Debug)]
+pub enum HttpsClient {
+    /// ALPN `http/1.1` (or none).
+    Http1(hyper::client::conn::http1::SendRequest<Empty>),
+    /// ALPN `h2`.
+    Http2(hyper::client::conn::http2::SendRequest<Empty>),
+}
+
+impl HttpsClient {
+    /// Connects, offering `alpn`; the connection's task runs on `runtime`.
+    pub async fn connect<R: Runtime>(
+        runtime: &R,
+        addr: SocketAddr,
+        cert: &TestCert,
+        alpn: &[&[u8]],
+    ) -> std::io::Result<HttpsClient> {
+        let (stream, agreed) = connect_tls(addr, cert, alpn).await?;
+        let io = smol_hyper::rt::FuturesIo::new(stream);
+        if agreed.as_deref() == Some(b"h2") {
+            let (send, connection) =
+                hyper::client::conn::http2::Builder::new(Exec(Arc::new(runtime.clone())))
+                    .handshake(io)
+                    .await
+                    .map_err(std::io::Error::other)?;
+            runtime.spawn(async move {
+                let _ = connection.await;
+            });
+            Ok(HttpsClient::Http2(send))
+        } else {
+            let (send, connection) = hyper::client::conn::http1::handshake(io)
+                .await
+                .map_err(std::io::Error::other)?;
+            runtime.spawn(async move {
+                let _ = connection.await;
+            });
+            Ok(HttpsClient::Http1(send))
+        }
+    }
+
+    /// Sends `GET path` with `headers`.
+    pub async fn get(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> std::io::Result<http::Response<hyper::body::Incoming>> {
+        let mut request = http::Request::get(format!("https://localhost{path}"));
+        if let HttpsClient::Http1(_) = self {
+            request = http::Request::get(path).header("host", "localhost");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Empty).map_err(std::io::Error::other)?;
+        match self {
+            HttpsClient::Http1(send) => {
+                send.ready().await.map_err(std::io::Error::other)?;
+                send.send_request(request).await
+            }
+            HttpsClient::Http2(send) => {
+                send.ready().await.map_err(std::io::Error::other)?;
+                send.send_request(request).await
+            }
+        }
+        .map_err(std::io::Error::other)
+    }
+}
+
+/// The two ways a browser speaks to an HTTPS origin, by what the client offers in ALPN.
+const PROTOCOLS: [(&str, &[&[u8]], http::Version); 2] = [
+    ("http/1.1", &[b"http/1.1"], http::Version::HTTP_11),
+    ("h2", &[b"h2", b"http/1.1"], http::Version::HTTP_2),
+];
+
+async fn start_tls<R, H, F>(runtime: R, config: Config, tls: TlsConfig, handler: H) -> Server<R>
+where
+    R: Runtime,
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: std::future::Future<Output = Response> + Send + 'static,
+{
+    let addr: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+    ssewire_server::serve_tls(runtime, addr, config, tls, handler)
+        .await
+        .expect("binding 127.0.0.1:0")
+}
+
+async fn stop<R: Runtime>(server: &Server<R>) {
+    within::<R, _>(GRACE * 2 + STEP, "Server::shutdown", server.shutdown(GRACE)).await;
+}
+
+/// Opens `path` as an event stream on a new TLS connection and checks the response head.
+async fn open<R: Runtime>(
+    runtime: &R,
+    addr: SocketAddr,
+    cert: &TestCert,
+    alpn: &[&[u8]],
+    version: http::Version,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Sse<hyper::body::Incoming> {
+    let mut client = within::<R, _>(
+        STEP,
+        "TLS handshake",
+        HttpsClient::connect(runtime, addr, cert, alpn),
+    )
+    .await
+    .expect("TLS connection");
+    let response = within::<R, _>(STEP, "response head", client.get(path, headers))
+        .await
+        .expect("GET over TLS");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), version, "ALPN {alpn:?}");
+    let head = response.headers();
+    assert_eq!(head["content-type"], "text/event-stream");
+    assert!(head["cache-control"].to_str().unwrap().contains("no-cache"));
+    if version == http::Version::HTTP_11 {
+        assert_eq!(head["transfer-encoding"], "chunked");
+    }
+    // The client's connection lives in its task; the request sender may go.
+    drop(client);
+    Sse::new(response.into_body())
+}
+
+/// ALPN picks the protocol: `h2` gets HTTP/2, `http/1.1` (or no ALPN) the lean HTTP/1.1 path,
+/// and a server told not to offer `h2` serves HTTP/1.1 to a client that offers both. Each gets
+/// the SSE headers, the opening frame and every event as it is sent (the producer waits for the
+/// client to have read the previous one), and `Last-Event-ID` reaches the producer.
+pub async fn tls_alpn_headers_incremental_last_event_id<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(
+        TEST_LIMIT,
+        "tls_alpn_headers_incremental_last_event_id",
+        async {
+            let cert = TestCert::new();
+            let (step_tx, step_rx) = async_channel::unbounded::<()>();
+            let handler = move |request: Request| {
+                let step_rx = step_rx.clone();
+                let last = request.last_event_id().unwrap_or("none").to_owned();
+                async move {
+                    Response::sse(move |send| async move {
+                        send.send(format!("last {last}")).await?;
+                        for n in 1..=3 {
+                            let _ = step_rx.recv().await;
+                            send.send(Event::new(format!("event {n}")).with_id(n.to_string())?)
+                                .await?;
+                        }
+                        send.closed().await;
+                        Ok::<(), ssewire_stream::SendError>(())
+                    })
+                }
+            };
+            let server = start_tls(runtime.clone(), Config::default(), cert.tls(), handler).await;
+            let addr = server.local_addr();
+            for (name, alpn, version) in PROTOCOLS {
+                let mut sse = open(
+                    &runtime,
+                    addr,
+                    &cert,
+                    alpn,
+                    version,
+                    "/events",
+                    &[("last-event-id", "41")],
+                )
+                .await;
+                let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
+                assert_eq!(opening, Some(Frame::Comment(String::new())), "{name}");
+                let first = within::<R, _>(STEP, "the first event", sse.event()).await;
+                assert_eq!(first.unwrap().data(), "last 41", "{name}");
+                for n in 1..=3 {
+                    step_tx.send(()).await.unwrap();
+                    let event = within::<R, _>(STEP, "the next event", sse.event())
+                        .await
+                        .unwrap();
+                    assert_eq!(event.data(), format!("event {n}"), "{name}");
+                    assert_eq!(event.id(), Some(n.to_string().as_str()), "{name}");
+                }
+            }
+            // No ALPN at all: the first bytes decide (HTTP/1.1 here).
+            let (stream, agreed) = connect_tls(addr, &cert, &[]).await.expect("TLS");
+            assert_eq!(agreed, None);
+            let (mut send, connection) =
+                hyper::client::conn::http1::handshake(smol_hyper::rt::FuturesIo::new(stream))
+                    .await
+                    .expect("HTTP/1.1");
+            runtime.spawn(async move {
+                let _ = connection.await;
+            });
+            let request = http::Request::get("/x")
+                .header("host", "localhost")
+                .body(Empty)
+                .unwrap();
+            let response = within::<R, _>(STEP, "no-ALPN response", send.send_request(request))
+                .await
+                .expect("GET without ALPN");
+            assert_eq!(response.version(), http::Version::HTTP_11);
+            stop(&server).await;
+
+            // A server that offers HTTP/1.1 only.
+            let server = start_tls(
+                runtime.clone(),
+                Config::default(),
+                cert.tls().with_http2(false),
+                |_: Request| async { idle() },
+            )
+            .await;
+            let (_, agreed) = connect_tls(server.local_addr(), &cert, &[b"h2", b"http/1.1"])
+                .await
+                .expect("TLS");
+            assert_eq!(agreed.as_deref(), Some(&b"http/1.1"[..]));
+            stop(&server).await;
+        },
+    )
+    .await;
+}
+
+/// Keep-alive comments go out over TLS while a stream is idle (the bytes TLS holds are flushed,
+/// not left in its buffer until the next event), on both protocols.
+pub async fn tls_keep_alive_when_idle<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "tls_keep_alive_when_idle", async {
+        let cert = TestCert::new();
+        let config = Config {
+            keep_alive: KeepAlive {
+                interval: Some(Duration::from_millis(100)),
+                ..KeepAlive::default()
+            },
+            ..Config::default()
+        };
+        let server = start_tls(runtime.clone(), config, cert.tls(), |_: Request| async {
+            idle()
+        })
+        .await;
+        for (name, alpn, version) in PROTOCOLS {
+            let mut sse = open(
+                &runtime,
+                server.local_addr(),
+                &cert,
+                alpn,
+                version,
+                "/",
+                &[],
+            )
+            .await;
+            let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
+            assert_eq!(opening, Some(Frame::Comment(String::new())), "{name}");
+            for _ in 0..3 {
+                let frame = within::<R, _>(STEP, "a keep-alive", sse.frame()).await;
+                assert!(
+                    matches!(frame, Some(Frame::Comment(_))),
+                    "{name}: {frame:?}"
+                );
+            }
+        }
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// A client that goes away while its stream is idle is noticed at once over TLS (the producer
+/// is dropped), on both protocols, and its connection closes.
+pub async fn tls_disconnect_noticed_while_idle<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "tls_disconnect_noticed_while_idle", async {
+        let cert = TestCert::new();
+        let (dropped_tx, dropped_rx) = async_channel::unbounded::<Instant>();
+        let server = start_tls(
+            runtime.clone(),
+            Config::default(),
+            cert.tls(),
+            move |_: Request| {
+                let dropped_tx = dropped_tx.clone();
+                async move {
+                    Response::sse(move |send| async move {
+                        let _on_drop = OnDrop(move || {
+                            let _ = dropped_tx.try_send(Instant::now());
+                        });
+                        send.send("ready").await?;
+                        std::future::pending::<()>().await;
+                        Ok::<(), ssewire_stream::SendError>(())
+                    })
+                }
+            },
+        )
+        .await;
+        for (name, alpn, version) in PROTOCOLS {
+            let mut sse = open(
+                &runtime,
+                server.local_addr(),
+                &cert,
+                alpn,
+                version,
+                "/",
+                &[],
+            )
+            .await;
+            let ready = within::<R, _>(STEP, "the first event", sse.event()).await;
+            assert_eq!(ready.unwrap().data(), "ready", "{name}");
+            R::sleep(Duration::from_millis(50)).await;
+            assert!(
+                dropped_rx.is_empty(),
+                "{name}: dropped before the client left"
+            );
+            let left = Instant::now();
+            drop(sse);
+            let dropped = within::<R, _>(STEP, "the producer dropped", dropped_rx.recv())
+                .await
+                .unwrap();
+            let after = dropped.saturating_duration_since(left);
+            eprintln!("{name} over TLS: client disconnect noticed after {after:?}");
+            assert!(after < Duration::from_millis(500), "{name}: {after:?}");
+            eventually::<R>(STEP, "the connection closed", || server.connections() == 0).await;
+        }
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// A client that connects and never finishes its handshake is closed after
+/// `tls_handshake_timeout`; it held no one else up meanwhile.
+pub async fn tls_handshake_timeout<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "tls_handshake_timeout", async {
+        let cert = TestCert::new();
+        let config = Config {
+            tls_handshake_timeout: Duration::from_millis(300),
+            ..Config::default()
+        };
+        let server = start_tls(runtime.clone(), config, cert.tls(), |_: Request| async {
+            Response::sse(|send| async move {
+                send.send("hi").await?;
+                send.closed().await;
+                Ok::<(), ssewire_stream::SendError>(())
+            })
+        })
+        .await;
+        let addr = server.local_addr();
+        let started = Instant::now();
+        let mut silent = Async::<std::net::TcpStream>::connect(addr).await.unwrap();
+        // Another client is served meanwhile.
+        let mut sse = open(
+            &runtime,
+            addr,
+            &cert,
+            &[b"h2"],
+            http::Version::HTTP_2,
+            "/",
+            &[],
+        )
+        .await;
+        let hi = within::<R, _>(STEP, "the event", sse.event()).await;
+        assert_eq!(hi.unwrap().data(), "hi");
+        let mut buf = [0u8; 16];
+        let read = within::<R, _>(STEP, "the silent client closed", silent.read(&mut buf)).await;
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+        let after = started.elapsed();
+        assert!(
+            after >= Duration::from_millis(250),
+            "closed after {after:?}"
+        );
+        drop(sse);
+        eventually::<R>(STEP, "connections closed", || server.connections() == 0).await;
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// A reloaded certificate is what new connections get; a stream open before goes on with the
+/// old one, and a bad reload changes nothing.
+pub async fn tls_reload_certificate<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "tls_reload_certificate", async {
+        let (old, new) = (TestCert::new(), TestCert::new());
+        let tls = old.tls();
+        let server = start_tls(
+            runtime.clone(),
+            Config::default(),
+            tls.clone(),
+            |_: Request| async {
+                Response::sse(|send| async move {
+                    loop {
+                        R::sleep(Duration::from_millis(50)).await;
+                        if send.send("tick").await.is_err() {
+                            return;
+                        }
+                    }
+                })
+            },
+        )
+        .await;
+        let addr = server.local_addr();
+        let mut before = open(
+            &runtime,
+            addr,
+            &old,
+            &[b"http/1.1"],
+            http::Version::HTTP_11,
+            "/",
+            &[],
+        )
+        .await;
+        assert!(
+            tls.reload_pem(new.cert_pem.as_bytes(), old.key_pem.as_bytes())
+                .is_err()
+        );
+        assert!(connect_tls(addr, &old, &[b"h2"]).await.is_ok());
+        tls.reload_pem(new.cert_pem.as_bytes(), new.key_pem.as_bytes())
+            .expect("reload");
+        assert!(
+            connect_tls(addr, &old, &[b"h2"]).await.is_err(),
+            "the old certificate after the reload"
+        );
+        let mut after = open(
+            &runtime,
+            addr,
+            &new,
+            &[b"h2"],
+            http::Version::HTTP_2,
+            "/",
+            &[],
+        )
+        .await;
+        for sse in [&mut before, &mut after] {
+            let tick = within::<R, _>(STEP, "a tick", sse.event()).await;
+            assert_eq!(tick.unwrap().data(), "tick");
+        }
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// A hub's streams over TLS (no fan-out lanes: one TLS state per connection) get every event,
+/// in order, on both protocols, and a stream resumes after `Last-Event-ID`.
+pub async fn tls_hub_streams<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "tls_hub_streams", async {
+        let cert = TestCert::new();
+        let hub = Hub::default();
+        let server = start_tls(runtime.clone(), Config::default(), cert.tls(), {
+            let hub = hub.clone();
+            move |request: Request| {
+                let subscription = hub.subscribe(request.last_event_id());
+                async move { Response::sse_stream(subscription) }
+            }
+        })
+        .await;
+        let mut streams = Vec::new();
+        for (name, alpn, version) in PROTOCOLS {
+            let mut sse = open(
+                &runtime,
+                server.local_addr(),
+                &cert,
+                alpn,
+                version,
+                "/",
+                &[],
+            )
+            .await;
+            let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
+            assert_eq!(opening, Some(Frame::Comment(String::new())), "{name}");
+            streams.push((name, sse));
+        }
+        eventually::<R>(STEP, "subscribed", || hub.subscribers() == 2).await;
+        let ids: Vec<String> = (0..200)
+            .map(|n| hub.publish(&Event::new(format!("message {n} {}", "x".repeat(n)))))
+            .collect();
+        for (name, sse) in &mut streams {
+            for n in 0..200 {
+                let event = within::<R, _>(STEP, "a hub event", sse.event())
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    event.data(),
+                    format!("message {n} {}", "x".repeat(n)),
+                    "{name}"
+                );
+            }
+        }
+        drop(streams);
+        // Resume after the 100th event.
+        let mut resumed = open(
+            &runtime,
+            server.local_addr(),
+            &cert,
+            &[b"http/1.1"],
+            http::Version::HTTP_11,
+            "/",
+            &[("last-event-id", ids[99].as_str())],
+        )
+        .await;
+        let mut first = None;
+        while first.is_none() {
+            first = within::<R, _>(STEP, "the replay", sse_event(&mut resumed)).await;
+        }
+        assert_eq!(
+            first.unwrap().data(),
+            format!("message 100 {}", "x".repeat(100))
+        );
+        stop(&server).await;
+    })
+    .await;
+}
+
+async fn sse_event(sse: &mut Sse<hyper::body::Incoming>) -> Option<Event> {
+    sse.event().await
+}
+
+/// Shutdown over TLS: an open stream on either protocol ends after the grace period and every
+/// connection closes.
+pub async fn tls_graceful_shutdown<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "tls_graceful_shutdown", async {
+        let cert = TestCert::new();
+        let server = start_tls(
+            runtime.clone(),
+            Config::default(),
+            cert.tls(),
+            |_: Request| async { idle() },
+        )
+        .await;
+        let mut streams = Vec::new();
+        for (_, alpn, version) in PROTOCOLS {
+            let mut sse = open(
+                &runtime,
+                server.local_addr(),
+                &cert,
+                alpn,
+                version,
+                "/",
+                &[],
+            )
+            .await;
+            let _ = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
+            streams.push(sse);
+        }
+        // A connection mid-handshake (nothing sent) is closed too.
+        let _silent = Async::<std::net::TcpStream>::connect(server.local_addr())
+            .await
+            .unwrap();
+        eventually::<R>(STEP, "three connections", || server.connections() == 3).await;
+        stop(&server).await;
+        assert_eq!(server.connections(), 0);
+        for sse in &mut streams {
+            let end = within::<R, _>(STEP, "the stream's end", sse.try_event()).await;
+            assert!(matches!(end, Ok(None) | Err(_)), "{end:?}");
+        }
+    })
+    .await;
+}
