@@ -52,6 +52,10 @@ macro_rules! suite {
             tls_graceful_shutdown
         }
         $crate::__suite! {
+            ignored ($runtime) ($block_on)
+            tls_browser
+        }
+        $crate::__suite! {
             ($runtime) ($block_on)
             response_headers
             opening_frame_at_once

@@ -694,3 +694,95 @@ pub async fn tls_graceful_shutdown<R: Runtime>(runtime: R) {
     })
     .await;
 }
+
+/// The page of [`tls_browser`]: 10 `EventSource`s to its own origin, each noted in `window.got`
+/// at its first event.
+const STREAMS_PAGE: &str = r#"<!doctype html>
+<meta charset="utf-8"><title>ten streams</title>
+<script>
+window.got = [];
+for (let i = 0; i < 10; i++) {
+  const source = new EventSource('/events?n=' + i);
+  source.onmessage = () => { if (!window.got.includes(i)) window.got.push(i); };
+}
+</script>"#;
+
+fn streams_page(request: Request) -> impl std::future::Future<Output = Response> {
+    let path = request.path().to_owned();
+    async move {
+        match path.as_str() {
+            "/" => Response::html(STREAMS_PAGE),
+            "/events" => Response::sse(|send| async move {
+                if send.send("hello").await.is_ok() {
+                    send.closed().await;
+                }
+            }),
+            _ => Response::not_found(),
+        }
+    }
+}
+
+/// HTTPS in headless Chromium (`browser/tls.mjs`), with a new self-signed certificate that the
+/// browser context is told to accept: one page holds 10 event streams over HTTP/2 (all get
+/// their first event, `nextHopProtocol` is `h2`); against a server offering only `http/1.1`
+/// exactly 6 do; the room demo over HTTPS carries a message from one page to another.
+pub async fn tls_browser<R: Runtime>(runtime: R) {
+    let _turn = crate::alone_turn();
+    if let Err(reason) = crate::browser::prepare::<R>().await {
+        panic!("browser test cannot run: {reason}");
+    }
+    let cert = TestCert::new();
+    let h2 = start_tls(runtime.clone(), Config::default(), cert.tls(), streams_page).await;
+    let h1 = start_tls(
+        runtime.clone(),
+        Config::default(),
+        cert.tls().with_http2(false),
+        streams_page,
+    )
+    .await;
+    let hub = Hub::default();
+    let room = start_tls(
+        runtime.clone(),
+        Config::default(),
+        cert.tls(),
+        move |request| ssewire_demo::room::handle(hub.clone(), request),
+    )
+    .await;
+    let bases: Vec<String> = [&h2, &h1, &room]
+        .iter()
+        .map(|s| format!("https://{}", s.local_addr()))
+        .collect();
+    let script = crate::browser::script("tls.mjs");
+    let mut command = std::process::Command::new("node");
+    command
+        .arg(&script)
+        .args(&bases)
+        .env("SSEWIRE_NODE_MODULES", crate::browser::node_modules())
+        .env("SSEWIRE_CHROMIUM", crate::browser::chromium());
+    // node on a thread of its own (its watchdog ends it after 90 s); the servers go on here.
+    let (done_tx, done_rx) = async_channel::bounded(1);
+    std::thread::spawn(move || {
+        let _ = done_tx.send_blocking(command.output());
+    });
+    let output = within::<R, _>(Duration::from_secs(150), "node tls.mjs", done_rx.recv())
+        .await
+        .expect("the node thread")
+        .expect("starting node");
+    eprintln!(
+        "--- node {} {} (stdout)\n{}",
+        script.display(),
+        bases.join(" "),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    if !output.stderr.is_empty() {
+        eprintln!("--- (stderr)\n{}", String::from_utf8_lossy(&output.stderr));
+    }
+    for server in [&h2, &h1, &room] {
+        stop(server).await;
+    }
+    assert!(
+        output.status.success(),
+        "browser test failed ({}); see the output above",
+        output.status
+    );
+}
