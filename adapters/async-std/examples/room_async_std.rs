@@ -1,6 +1,7 @@
 //! The live-room demo on async-std: `cargo run -p ssewire-async-std --example room_async_std`,
 //! open the printed address in two windows. `PORT` picks the port (default 3000). With
-//! `REDIS_URL` (`redis://127.0.0.1/`) the room is shared by every instance run against that Redis.
+//! `REDIS_URL` (`redis://127.0.0.1/`) the room is shared by every instance run against that Redis;
+//! with `TLS_CERT` and `TLS_KEY` (PEM files), or `TLS_SELF_SIGNED=1`, it serves HTTPS.
 
 fn main() -> std::io::Result<()> {
     let addr = ssewire_demo::listen_addr();
@@ -9,12 +10,17 @@ fn main() -> std::io::Result<()> {
         if let Some(reader) = reader {
             async_std::task::spawn(reader);
         }
-        let server = ssewire_async_std::serve(addr, move |request| {
-            ssewire_demo::room::handle(room.clone(), request)
-        })
-        .await?;
+        let handler = move |request| ssewire_demo::room::handle(room.clone(), request);
+        // HTTPS (HTTP/2 for browsers) when TLS_CERT and TLS_KEY name PEM files.
+        let (server, scheme) = match ssewire_demo::tls_from_env()? {
+            Some(tls) => (
+                ssewire_async_std::serve_tls(addr, tls, handler).await?,
+                "https",
+            ),
+            None => (ssewire_async_std::serve(addr, handler).await?, "http"),
+        };
         println!(
-            "ssewire live room (async-std) listening on http://{}",
+            "ssewire live room (async-std) listening on {scheme}://{}",
             server.local_addr()
         );
         server.stopped().await;

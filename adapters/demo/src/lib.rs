@@ -8,12 +8,15 @@
 //!   subscribes with resume;
 //! - [`tail`]: follow a stream with the client, one JSON line per client event (the `tail`
 //!   examples);
+//! - [`tls_from_env`]: HTTPS when `TLS_CERT` and `TLS_KEY` name PEM files (or `TLS_SELF_SIGNED=1`);
 //! - [`listen_addr`]: where a demo listens (`PORT`, default 3000, on 127.0.0.1).
 #![forbid(unsafe_code)]
 
 pub mod chat;
+mod https;
 mod listen;
 pub mod room;
 pub mod tail;
 
+pub use https::tls_from_env;
 pub use listen::listen_addr;
