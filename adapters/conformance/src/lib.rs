@@ -81,6 +81,10 @@ macro_rules! suite {
             send_timeout_closes_a_client_that_never_reads
             send_timeout_ends_a_stalled_hub_subscription
             slow_policy_disconnect_with_a_full_socket
+            header_deadline_spans_the_hand_off
+            head_limits_431
+            request_body_limits
+            http2_preface_only_closed
         }
         $crate::__suite! {
             ignored ($runtime) ($block_on)

@@ -9,8 +9,22 @@ use ssewire_stream::KeepAlive;
 pub struct Config {
     /// Keep-alive for SSE responses that do not set their own (default: 15 s, no `retry`).
     pub keep_alive: KeepAlive,
-    /// How long a client may take to send request headers (HTTP/1.1). Default 30 s.
+    /// How long a client may take to send a request head (HTTP/1.1), counted from the
+    /// connection's accept for the first request (not restarted when the lean path hands the
+    /// request to hyper) and from the end of the response before for the next ones. At the
+    /// deadline the connection is closed. Default 30 s.
     pub header_read_timeout: Duration,
+    /// Largest request head (request line and header fields, in bytes) on HTTP/1.1, the same
+    /// on the lean path and hyper's; a larger one gets `431` and the connection is closed.
+    /// Default 16 KiB.
+    pub max_head_size: usize,
+    /// Most header fields in an HTTP/1.1 request head, the same on both paths; more get `431`.
+    /// Default 100 (hyper's).
+    pub max_headers: usize,
+    /// How long a client may take to send a whole request body (read for a handler, see
+    /// [`max_request_body`](Config::max_request_body)); a client still sending at the deadline
+    /// gets `408` and the connection is closed. Default 30 s.
+    pub request_body_timeout: Duration,
     /// Largest request body read for a handler ([`Request::body`](crate::Request::body)); larger ones get `413`.
     /// Default 64 KiB.
     pub max_request_body: usize,
@@ -36,6 +50,20 @@ pub struct Config {
     /// `usize::MAX` (no cap: behind a proxy every client has one address); set it for a server
     /// that faces clients directly.
     pub max_connections_per_ip: usize,
+    /// Most streams an HTTP/2 client may have open on one connection (its `SETTINGS`); a
+    /// stream past it is refused. Default 100.
+    pub http2_max_concurrent_streams: u32,
+    /// How often an HTTP/2 connection is sent a `PING`; one not answered within
+    /// [`http2_keep_alive_timeout`](Config::http2_keep_alive_timeout) closes it. Default 20 s.
+    pub http2_keep_alive_interval: Duration,
+    /// How long an HTTP/2 client has to answer a `PING`. Default 20 s.
+    pub http2_keep_alive_timeout: Duration,
+    /// How long an HTTP/2 connection may have no open stream before it is closed (a client that
+    /// sent the preface and nothing since is closed after this). Default 60 s.
+    pub http2_idle_timeout: Duration,
+    /// Largest header list an HTTP/2 client may send (its `SETTINGS_MAX_HEADER_LIST_SIZE`, each
+    /// field counted as name + value + 32 bytes). Default 16 KiB.
+    pub http2_max_header_list_size: u32,
 }
 
 impl Default for Config {
@@ -43,12 +71,20 @@ impl Default for Config {
         Config {
             keep_alive: KeepAlive::default(),
             header_read_timeout: Duration::from_secs(30),
+            max_head_size: 16 * 1024,
+            max_headers: 100,
+            request_body_timeout: Duration::from_secs(30),
             max_request_body: 64 * 1024,
             tls_handshake_timeout: Duration::from_secs(10),
             fan_out_lanes: true,
             send_timeout: Duration::from_secs(60),
             max_connections: 10_000,
             max_connections_per_ip: usize::MAX,
+            http2_max_concurrent_streams: 100,
+            http2_keep_alive_interval: Duration::from_secs(20),
+            http2_keep_alive_timeout: Duration::from_secs(20),
+            http2_idle_timeout: Duration::from_secs(60),
+            http2_max_header_list_size: 16 * 1024,
         }
     }
 }

@@ -5,8 +5,8 @@ use alloc::sync::Arc;
 use core::convert::Infallible;
 use core::future::Future;
 use core::pin::Pin;
-use core::sync::atomic::Ordering;
-use core::task::{Poll, Waker};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::task::{Context, Poll, Waker};
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -16,7 +16,9 @@ use event_listener::listener;
 use futures_io::{AsyncRead, AsyncWrite};
 use hyper::body::Incoming;
 
-use crate::body::into_http;
+use atomic_waker::AtomicWaker;
+
+use crate::body::{Body, into_http};
 use crate::conn_io::StallWatch;
 use crate::hyper_rt::{Exec, RuntimeTimer};
 use crate::server::{ConnGuard, FLUSH_AFTER_END, Shutdown, until_set};
@@ -65,23 +67,8 @@ pub(crate) async fn serve_connection<R, C, H, F>(
         protocol,
     } = accepted_conn;
     let shutdown = guard.0.clone();
-    let service_shutdown = shutdown.clone();
     let lean_handler = handler.clone();
-    let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
-        let handler = handler.clone();
-        let shutdown = service_shutdown.clone();
-        async move {
-            let (parts, body) = request.into_parts();
-            let Some(body) = read_body(body, config.max_request_body).await else {
-                let response = Response::status(StatusCode::PAYLOAD_TOO_LARGE);
-                return Ok::<_, Infallible>(into_http::<R>(response, &config, &shutdown));
-            };
-            let view =
-                Request::new(parts.method, parts.uri, parts.headers, remote_addr).with_body(body);
-            let response = handler(view).await;
-            Ok::<_, Infallible>(into_http::<R>(response, &config, &shutdown))
-        }
-    });
+    let service = |track| service::<R, H, F>(handler, shutdown.clone(), config, remote_addr, track);
     // HTTP/2 with prior knowledge or HTTP/1.1, told apart by the first bytes. (hyper-util's
     // automatic builder does this too, but its connection is sized for HTTP/2 even when the
     // client speaks HTTP/1.1, which costs every idle SSE stream kilobytes.)
@@ -111,12 +98,20 @@ pub(crate) async fn serve_connection<R, C, H, F>(
     let stall = io.stall_watch();
     // The connection (and its socket) is gone before the guard says so.
     if http2 {
+        // hyper has no idle timeout of its own: the service counts the open streams.
+        let track = Track::new();
         let connection = hyper::server::conn::http2::Builder::new(Exec(runtime))
             .timer(RuntimeTimer::<R>::default())
-            .serve_connection(io, service);
+            .max_concurrent_streams(config.http2_max_concurrent_streams)
+            .keep_alive_interval(config.http2_keep_alive_interval)
+            .keep_alive_timeout(config.http2_keep_alive_timeout)
+            .max_header_list_size(config.http2_max_header_list_size)
+            .serve_connection(io, service(Some(track.clone())));
+        let watched = Watched::<_, R>::new(Box::pin(connection), track, None)
+            .idle_timeout(config.http2_idle_timeout);
         drive::<R, _>(
-            Box::pin(connection),
-            |c| c.get_mut().as_mut().graceful_shutdown(),
+            watched,
+            |c| c.get_mut().connection.as_mut().graceful_shutdown(),
             &shutdown,
             &stall,
             config.send_timeout,
@@ -143,18 +138,27 @@ pub(crate) async fn serve_connection<R, C, H, F>(
             config.send_timeout,
         )
         .await;
-        if let Some(lean::Next::Hyper(read)) = next {
+        if let Some(lean::Next::Hyper(read, since)) = next {
             io.set_prefix(read);
+            // hyper's header-read timeout starts again with each head it reads; for the head
+            // the lean path began, the deadline stays the one counted from `since`.
+            let track = Track::new();
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(RuntimeTimer::<R>::default())
+                .header_read_timeout(config.header_read_timeout)
+                .max_header_size(config.max_head_size);
+            // Left at hyper's default when it is ours: set, hyper allocates the fields per request.
+            if config.max_headers != HYPER_MAX_HEADERS {
+                builder.max_headers(config.max_headers);
+            }
             // Boxed: the connection task stays small while the lean path serves a stream.
-            let connection = Box::pin(
-                hyper::server::conn::http1::Builder::new()
-                    .timer(RuntimeTimer::<R>::default())
-                    .header_read_timeout(config.header_read_timeout)
-                    .serve_connection(io, service),
-            );
+            let connection = Box::pin(builder.serve_connection(io, service(Some(track.clone()))));
+            let deadline = since + config.header_read_timeout;
+            let watched = Watched::<_, R>::new(connection, track, Some(deadline));
             drive::<R, _>(
-                connection,
-                |c| c.get_mut().as_mut().graceful_shutdown(),
+                watched,
+                |c| c.get_mut().connection.as_mut().graceful_shutdown(),
                 &shutdown,
                 &stall,
                 config.send_timeout,
@@ -163,6 +167,215 @@ pub(crate) async fn serve_connection<R, C, H, F>(
         }
     }
     drop(guard);
+}
+
+/// hyper's default for `max_headers`.
+const HYPER_MAX_HEADERS: usize = 100;
+
+/// The hyper service of a connection: the request body read (within its size and deadline),
+/// then the handler. With `track`, each request counts as open until its response is over.
+fn service<R, H, F>(
+    handler: Arc<H>,
+    shutdown: Arc<Shutdown>,
+    config: Config,
+    remote_addr: SocketAddr,
+    track: Option<Arc<Track>>,
+) -> impl hyper::service::Service<
+    http::Request<Incoming>,
+    Response = http::Response<Tracked>,
+    Error = Infallible,
+    Future: Send + 'static,
+> + Send
++ 'static
+where
+    R: Runtime,
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    hyper::service::service_fn(move |request: http::Request<Incoming>| {
+        let handler = handler.clone();
+        let shutdown = shutdown.clone();
+        let guard = track.as_ref().map(StreamGuard::open);
+        async move {
+            let respond = |response: Response| {
+                let response = into_http::<R>(response, &config, &shutdown);
+                Ok::<_, Infallible>(response.map(|body| Tracked {
+                    body,
+                    _guard: guard,
+                }))
+            };
+            let (parts, body) = request.into_parts();
+            // The timer exists while the body is read.
+            let read = read_body(body, config.max_request_body);
+            let body = match with_deadline(read, R::sleep(config.request_body_timeout)).await {
+                Some(Some(body)) => body,
+                Some(None) => return respond(Response::status(StatusCode::PAYLOAD_TOO_LARGE)),
+                None => {
+                    let timeout = Response::status(StatusCode::REQUEST_TIMEOUT).with_header(
+                        http::header::CONNECTION,
+                        http::HeaderValue::from_static("close"),
+                    );
+                    return respond(timeout);
+                }
+            };
+            let view =
+                Request::new(parts.method, parts.uri, parts.headers, remote_addr).with_body(body);
+            respond(handler(view).await)
+        }
+    })
+}
+
+/// What a connection's hyper service tells the connection's task, for the limits hyper does not
+/// keep: whether a request head has been read, and how many responses are open (HTTP/2's
+/// streams) since when.
+pub(crate) struct Track {
+    /// Requests whose response is not over yet.
+    open: AtomicUsize,
+    /// Whether hyper has read a request head (called the service).
+    served: AtomicBool,
+    /// When `open` last went to 0, in milliseconds since `origin`.
+    idle_since: AtomicU64,
+    origin: Instant,
+    /// The connection's task, woken when `open` goes to 0.
+    waker: AtomicWaker,
+}
+
+impl Track {
+    fn new() -> Arc<Track> {
+        Arc::new(Track {
+            open: AtomicUsize::new(0),
+            served: AtomicBool::new(false),
+            idle_since: AtomicU64::new(0),
+            origin: Instant::now(),
+            waker: AtomicWaker::new(),
+        })
+    }
+
+    /// When the connection last had no open request, if it has none now.
+    fn idle_since(&self) -> Option<Instant> {
+        if self.open.load(Ordering::SeqCst) > 0 {
+            return None;
+        }
+        let millis = self.idle_since.load(Ordering::SeqCst);
+        Some(self.origin + Duration::from_millis(millis))
+    }
+}
+
+/// One open request of a tracked connection, until its response body is dropped.
+struct StreamGuard(Arc<Track>);
+
+impl StreamGuard {
+    fn open(track: &Arc<Track>) -> StreamGuard {
+        track.served.store(true, Ordering::SeqCst);
+        track.open.fetch_add(1, Ordering::SeqCst);
+        StreamGuard(track.clone())
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        let track = &self.0;
+        let millis = u64::try_from(track.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        track.idle_since.store(millis, Ordering::SeqCst);
+        if track.open.fetch_sub(1, Ordering::SeqCst) == 1 {
+            track.waker.wake();
+        }
+    }
+}
+
+/// A response body that holds its request's place in the connection's [`Track`].
+pub(crate) struct Tracked {
+    body: Body,
+    _guard: Option<StreamGuard>,
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A hyper connection under the limits hyper does not keep: the deadline of the first request
+/// head when the lean path began it (counted from before the hand-off), and HTTP/2's idle
+/// timeout. The timer exists only while one of them runs.
+struct Watched<C, R: Runtime> {
+    connection: Pin<Box<C>>,
+    track: Arc<Track>,
+    /// Until hyper has read the first request head.
+    head_deadline: Option<Instant>,
+    /// How long the connection may have no open request.
+    idle_timeout: Option<Duration>,
+    /// The timer, and the instant it was set for.
+    timer: Option<(Instant, Pin<Box<R::Sleep>>)>,
+}
+
+impl<C: Future, R: Runtime> Watched<C, R> {
+    fn new(connection: Pin<Box<C>>, track: Arc<Track>, head_deadline: Option<Instant>) -> Self {
+        Watched {
+            connection,
+            track,
+            head_deadline,
+            idle_timeout: None,
+            timer: None,
+        }
+    }
+
+    fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+}
+
+impl<C: Future, R: Runtime> Future for Watched<C, R> {
+    /// `None` when a deadline closed the connection.
+    type Output = Option<C::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Poll::Ready(output) = this.connection.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        if this.head_deadline.is_some() && this.track.served.load(Ordering::SeqCst) {
+            this.head_deadline = None;
+        }
+        if this.idle_timeout.is_some() {
+            this.track.waker.register(cx.waker());
+        }
+        let idle = || Some(this.track.idle_since()? + this.idle_timeout?);
+        let Some(deadline) = this.head_deadline.or_else(idle) else {
+            this.timer = None;
+            return Poll::Pending;
+        };
+        let now = Instant::now();
+        if now >= deadline {
+            return Poll::Ready(None);
+        }
+        if this.timer.as_ref().is_none_or(|(at, _)| *at != deadline) {
+            this.timer = Some((deadline, Box::pin(R::sleep(deadline - now))));
+        }
+        if let Some((_, timer)) = &mut this.timer
+            && timer.as_mut().poll(cx).is_ready()
+        {
+            // Look again at the next poll: the deadline may have moved since.
+            this.timer = None;
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
 }
 
 /// The HTTP/2 connection preface a prior-knowledge client starts with.

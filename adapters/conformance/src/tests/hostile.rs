@@ -213,3 +213,255 @@ pub async fn slow_policy_disconnect_with_a_full_socket<R: Runtime>(runtime: R) {
     )
     .await;
 }
+
+/// Reads what the server sends until it closes the connection (or resets it).
+async fn read_until_closed(conn: &mut async_io::Async<std::net::TcpStream>) -> String {
+    let mut all = Vec::new();
+    let _ = futures_lite::AsyncReadExt::read_to_end(conn, &mut all).await;
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+/// Sends `request` on a new connection and returns all the server sends until it closes.
+async fn exchange<R: Runtime>(addr: std::net::SocketAddr, request: &[u8]) -> String {
+    let mut conn = connect(addr).await.expect("connect");
+    conn.write_all(request).await.expect("request");
+    within::<R, _>(STEP, "the server closing", read_until_closed(&mut conn)).await
+}
+
+/// A head of `fields` header fields of `value_len` bytes each after `request_line`.
+fn head_with(request_line: &str, fields: usize, value_len: usize, close: bool) -> Vec<u8> {
+    let mut head = format!("{request_line}\r\nHost: t\r\n");
+    for i in 0..fields {
+        head.push_str(&format!("X-Field-{i}: {}\r\n", "v".repeat(value_len)));
+    }
+    if close {
+        head.push_str("Connection: close\r\n");
+    }
+    head.push_str("\r\n");
+    head.into_bytes()
+}
+
+/// The header-read deadline runs from the connection's accept: a slowloris head is closed at
+/// it on the lean path, and a head the lean path hands to hyper half-way (here: more fields
+/// than it parses itself) keeps the deadline counted from the accept, not a new one from the
+/// hand-off.
+pub async fn header_deadline_spans_the_hand_off<R: Runtime>(runtime: R) {
+    const DEADLINE: Duration = Duration::from_millis(800);
+    let _turn = crate::shared_turn();
+    within::<R, _>(TEST_LIMIT, "header_deadline_spans_the_hand_off", async {
+        let config = Config {
+            header_read_timeout: DEADLINE,
+            // More than the lean path parses (100): such a head goes to hyper.
+            max_headers: 200,
+            ..Config::default()
+        };
+        let server = start(runtime, config, |_: Request| {
+            std::future::ready(Response::text("served"))
+        })
+        .await;
+        for hand_off in [false, true] {
+            let conn = connect(server.local_addr()).await.expect("connect");
+            let began = Instant::now();
+            let mut writer = &conn;
+            writer
+                .write_all(b"GET / HTTP/1.1\r\n")
+                .await
+                .expect("request line");
+            R::sleep(DEADLINE / 2).await;
+            if hand_off {
+                let fields: String = (0..101).map(|i| format!("X-{i}: x\r\n")).collect();
+                writer.write_all(fields.as_bytes()).await.expect("fields");
+            }
+            // One more field every 100 ms, never a whole head, until the server closes.
+            let trickle = async {
+                for i in 0.. {
+                    R::sleep(Duration::from_millis(100)).await;
+                    let _ = writer.write_all(format!("Y-{i}: y\r\n").as_bytes()).await;
+                }
+                String::new()
+            };
+            let mut reader = &conn;
+            let mut answer = Vec::new();
+            let closed = async {
+                let _ = futures_lite::AsyncReadExt::read_to_end(&mut reader, &mut answer).await;
+                String::new()
+            };
+            within::<R, _>(
+                STEP,
+                "the server closing",
+                futures_lite::future::or(closed, trickle),
+            )
+            .await;
+            let closed = began.elapsed();
+            eprintln!("slowloris head (hand-off {hand_off}): closed after {closed:?}");
+            assert!(
+                closed >= DEADLINE && closed < DEADLINE + DEADLINE / 2,
+                "hand-off {hand_off}: closed after {closed:?}, the deadline is {DEADLINE:?}"
+            );
+        }
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// The head limits are the same on the lean path (a bodyless `GET`) and hyper's (a `POST`):
+/// past `max_head_size` or `max_headers` the answer is `431`; at them the request is served.
+pub async fn head_limits_431<R: Runtime>(runtime: R) {
+    const MAX_HEAD: usize = 8 * 1024;
+    const MAX_HEADERS: usize = 20;
+    let _turn = crate::shared_turn();
+    within::<R, _>(TEST_LIMIT, "head_limits_431", async {
+        let config = Config {
+            max_head_size: MAX_HEAD,
+            max_headers: MAX_HEADERS,
+            ..Config::default()
+        };
+        let server = start(runtime, config, |_: Request| {
+            std::future::ready(Response::text("served"))
+        })
+        .await;
+        let addr = server.local_addr();
+        for line in ["GET / HTTP/1.1", "POST / HTTP/1.1\r\nContent-Length: 0"] {
+            // Host and Connection are two fields; the request line of the POST one more.
+            let fields = MAX_HEADERS - 2 - usize::from(line.starts_with("POST"));
+            let at_limit = exchange::<R>(addr, &head_with(line, fields, 8, true)).await;
+            assert!(
+                at_limit.starts_with("HTTP/1.1 200 "),
+                "{line}: {at_limit:?}"
+            );
+            let too_many = exchange::<R>(addr, &head_with(line, fields + 1, 8, true)).await;
+            assert!(
+                too_many.starts_with("HTTP/1.1 431 "),
+                "{line}: {too_many:?}"
+            );
+            let long = exchange::<R>(addr, &head_with(line, 4, MAX_HEAD / 4, true)).await;
+            assert!(long.starts_with("HTTP/1.1 431 "), "{line}: {long:?}");
+            let near = exchange::<R>(addr, &head_with(line, 4, MAX_HEAD / 4 - 200, true)).await;
+            assert!(near.starts_with("HTTP/1.1 200 "), "{line}: {near:?}");
+        }
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// A request body is read within `request_body_timeout` (a client trickling one is answered
+/// `408` and closed) and up to `max_request_body` (a larger one is answered `413`).
+pub async fn request_body_limits<R: Runtime>(runtime: R) {
+    const DEADLINE: Duration = Duration::from_millis(500);
+    let _turn = crate::shared_turn();
+    within::<R, _>(TEST_LIMIT, "request_body_limits", async {
+        let config = Config {
+            request_body_timeout: DEADLINE,
+            max_request_body: 1024,
+            ..Config::default()
+        };
+        let server = start(runtime, config, |request: Request| {
+            let len = request.body().len();
+            std::future::ready(Response::text(format!("{len} bytes")))
+        })
+        .await;
+        let addr = server.local_addr();
+        let post = |len: usize| {
+            let mut request = format!(
+                "POST / HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {len}\r\n\r\n"
+            )
+            .into_bytes();
+            request.resize(request.len() + len, b'x');
+            request
+        };
+        let fits = exchange::<R>(addr, &post(1024)).await;
+        assert!(
+            fits.starts_with("HTTP/1.1 200 ") && fits.ends_with("1024 bytes"),
+            "{fits:?}"
+        );
+        let too_large = exchange::<R>(addr, &post(1025)).await;
+        assert!(too_large.starts_with("HTTP/1.1 413 "), "{too_large:?}");
+        // One byte every 100 ms of ten promised.
+        let conn = connect(addr).await.expect("connect");
+        let began = Instant::now();
+        let mut writer = &conn;
+        writer
+            .write_all(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n")
+            .await
+            .expect("head");
+        let trickle = async {
+            for _ in 0..10 {
+                R::sleep(Duration::from_millis(100)).await;
+                let _ = writer.write_all(b"x").await;
+            }
+            R::sleep(STEP).await;
+            String::new()
+        };
+        let answer = within::<R, _>(
+            STEP,
+            "the server closing",
+            futures_lite::future::or(read_until_closed_shared(&conn), trickle),
+        )
+        .await;
+        let closed = began.elapsed();
+        eprintln!(
+            "trickled body: {:?} after {closed:?}",
+            answer.lines().next()
+        );
+        assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
+        assert!(closed >= DEADLINE && closed < DEADLINE * 2, "{closed:?}");
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// [`read_until_closed`] through a shared reference, beside a writer.
+async fn read_until_closed_shared(conn: &async_io::Async<std::net::TcpStream>) -> String {
+    let mut reader = conn;
+    let mut all = Vec::new();
+    let _ = futures_lite::AsyncReadExt::read_to_end(&mut reader, &mut all).await;
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+/// An HTTP/2 connection with no open stream is closed after `http2_idle_timeout` (a client that
+/// sends the preface and nothing else); one whose client never answers a `PING` is closed after
+/// `http2_keep_alive_interval` + `http2_keep_alive_timeout`, even with a stream open.
+pub async fn http2_preface_only_closed<R: Runtime>(runtime: R) {
+    const IDLE: Duration = Duration::from_millis(400);
+    let _turn = crate::shared_turn();
+    within::<R, _>(TEST_LIMIT, "http2_preface_only_closed", async {
+        let config = Config {
+            http2_idle_timeout: IDLE,
+            http2_keep_alive_interval: Duration::from_millis(300),
+            http2_keep_alive_timeout: Duration::from_millis(300),
+            ..Config::default()
+        };
+        let server = start(runtime, config, |_: Request| {
+            std::future::ready(Response::sse(|send| async move {
+                send.send("open").await?;
+                std::future::pending::<()>().await;
+                Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+            }))
+        })
+        .await;
+        let began = Instant::now();
+        let mut conn = connect(server.local_addr()).await.expect("connect");
+        conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+            .await
+            .expect("preface");
+        // Whatever the server sends (its SETTINGS) is read and not answered.
+        within::<R, _>(STEP, "the server closing", read_until_closed(&mut conn)).await;
+        let closed = began.elapsed();
+        eprintln!("HTTP/2 preface only: closed after {closed:?}");
+        assert!(closed >= IDLE && closed < IDLE * 2, "{closed:?}");
+
+        // A stream open (the keep-alive PINGs are what closes it, not the idle timeout).
+        let began = Instant::now();
+        let mut conn = connect(server.local_addr()).await.expect("connect");
+        conn.write_all(&request_bytes(Path::Http2))
+            .await
+            .expect("request");
+        within::<R, _>(STEP, "the server closing", read_until_closed(&mut conn)).await;
+        let closed = began.elapsed();
+        eprintln!("HTTP/2 stream, PINGs unanswered: closed after {closed:?}");
+        assert!(closed >= Duration::from_millis(600), "{closed:?}");
+        eventually::<R>(STEP, "the connections closed", || server.connections() == 0).await;
+        stop(&server).await;
+    })
+    .await;
+}

@@ -37,8 +37,9 @@ use response::{has_body, response_head, write_all};
 
 /// How the connection goes on after the lean path.
 pub(crate) enum Next {
-    /// hyper serves the rest of the connection, starting with these bytes already read.
-    Hyper(Bytes),
+    /// hyper serves the rest of the connection, starting with these bytes already read; the
+    /// head they begin was awaited since the instant (its header-read deadline runs from it).
+    Hyper(Bytes, Instant),
     /// Close it.
     Close,
 }
@@ -79,7 +80,7 @@ where
                 len,
                 close,
             } => (request, len, close),
-            Head::Hyper => return Next::Hyper(Bytes::from(head)),
+            Head::Hyper => return Next::Hyper(Bytes::from(head), waiting_since),
             Head::Closed => return Next::Close,
         };
         head.drain(..len);
@@ -136,7 +137,7 @@ where
                     direct: None,
                     in_a_row,
                 };
-                if pump::stream(io, body, direct, hub, &mut head)
+                if pump::stream(io, body, direct, hub, &mut head, config.max_head_size)
                     .await
                     .is_err()
                 {

@@ -14,12 +14,11 @@ use hyper::rt::{Read, ReadBuf, Write};
 use ssewire_stream::direct::DirectHandle;
 
 use super::chunk::{Chunk, FLAT_CHUNK};
-use super::request::MAX_HEAD;
 use crate::body::Body;
 use crate::conn_io::Io;
 
 /// Streams an SSE body as chunks until it ends (then writes the last chunk) or the client goes.
-/// Bytes the client sends meanwhile (its next request) are kept in `next`, up to a head's size.
+/// Bytes the client sends meanwhile (its next request) are kept in `next`, up to `max_head`.
 /// A chunk is written before the next event is asked for: a client that does not read holds
 /// the producer back.
 ///
@@ -33,6 +32,7 @@ pub(super) async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
     direct: Option<(DirectHandle, Waker)>,
     hub: Option<DirectHandle>,
     next: &mut Vec<u8>,
+    max_head: usize,
 ) -> io::Result<()> {
     let mut pending: Option<Chunk> = None;
     let mut ending = false;
@@ -54,7 +54,7 @@ pub(super) async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
             Poll::Ready(Ok(())) if read.filled().is_empty() => {
                 return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
             }
-            Poll::Ready(Ok(())) if next.len() + read.filled().len() <= MAX_HEAD => {
+            Poll::Ready(Ok(())) if next.len() + read.filled().len() <= max_head => {
                 next.extend_from_slice(read.filled());
                 // Read again on the next poll, so that the reactor is asked to wake this task
                 // on the next bytes.

@@ -20,10 +20,9 @@ use crate::conn_io::Io;
 use crate::server::Shutdown;
 use crate::{Config, Request, Runtime};
 
-/// Longest request head this path serves; a longer one goes to hyper (and its own limit).
-pub(super) const MAX_HEAD: usize = 16 * 1024;
-/// Most header fields this path parses; more go to hyper.
-const MAX_HEADERS: usize = 64;
+/// Most header fields this path parses (on the stack); a head with more, or with more than
+/// [`Config::max_headers`], goes to hyper, which has the same limit and answers `431` past it.
+const MAX_FIELDS: usize = 100;
 /// Bytes read per call while a head is incomplete.
 const READ_CHUNK: usize = 2048;
 
@@ -51,7 +50,8 @@ pub(super) enum Head {
 }
 
 /// Reads into `head` until it holds a whole request head, within the header-read timeout
-/// counted from `since`; at the deadline the connection closes.
+/// counted from `since`; at the deadline the connection closes. A head longer than
+/// [`Config::max_head_size`] goes to hyper, whose limit is the same (it answers `431`).
 pub(super) async fn read_head<R: Runtime, C: AsyncRead + AsyncWrite + Unpin>(
     io: &mut Io<C>,
     head: &mut Vec<u8>,
@@ -62,10 +62,13 @@ pub(super) async fn read_head<R: Runtime, C: AsyncRead + AsyncWrite + Unpin>(
 ) -> Head {
     loop {
         if !head.is_empty() {
-            match parse(head, remote_addr) {
-                Parse::Done(Head::Parsed { len, .. }) if len > MAX_HEAD => return Head::Hyper,
+            match parse(head, remote_addr, config.max_headers) {
+                // hyper's rules: a whole head longer than the limit, or an unfinished one at it.
+                Parse::Done(Head::Parsed { len, .. }) if len > config.max_head_size => {
+                    return Head::Hyper;
+                }
                 Parse::Done(parsed) => return parsed,
-                Parse::Partial if head.len() <= MAX_HEAD => {}
+                Parse::Partial if head.len() < config.max_head_size => {}
                 Parse::Partial | Parse::NotOurs => return Head::Hyper,
             }
         }
@@ -106,9 +109,9 @@ enum Parse {
 
 /// Parses a request head this path serves: HTTP/1.1, no body, nothing that changes the
 /// connection's protocol.
-fn parse(bytes: &[u8], remote_addr: SocketAddr) -> Parse {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Request::new(&mut fields);
+fn parse(bytes: &[u8], remote_addr: SocketAddr, max_headers: usize) -> Parse {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
+    let mut parsed = httparse::Request::new(&mut fields[..max_headers.min(MAX_FIELDS)]);
     let len = match parsed.parse(bytes) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Parse::Partial,
