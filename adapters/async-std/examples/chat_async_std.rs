@@ -1,15 +1,23 @@
 //! The AI-chat demo on async-std: `cargo run -p ssewire-async-std --example chat_async_std`,
 //! then open the printed address. `PORT` picks the port (default 3000). HTMX comes from
-//! `node_modules` after `npm ci`, from its CDN otherwise.
+//! `node_modules` after `npm ci`, from its CDN otherwise. The page's "AI proxy" mode streams
+//! from the demo's own OpenAI-style upstream, started here on another port, through the ssewire
+//! client.
 
 use ssewire_async_std::AsyncStd;
+use ssewire_demo::proxy::{self, Proxy};
 
 fn main() -> std::io::Result<()> {
     let addr = ssewire_demo::listen_addr();
     async_std::task::block_on(async {
-        let server = ssewire_async_std::serve(addr, ssewire_demo::chat::handle::<AsyncStd>).await?;
+        let any_port = "127.0.0.1:0".parse().expect("an address");
+        let upstream = ssewire_async_std::serve(any_port, proxy::upstream::<AsyncStd>).await?;
+        let upstream_url = format!("http://{}/v1/chat/completions", upstream.local_addr());
+        let demo = Proxy::new(upstream_url.clone());
+        let server =
+            ssewire_async_std::serve(addr, move |request| demo.handle::<AsyncStd>(request)).await?;
         println!(
-            "ssewire chat demo (async-std) listening on http://{}",
+            "ssewire chat demo (async-std) listening on http://{} (AI-proxy upstream: {upstream_url})",
             server.local_addr()
         );
         server.stopped().await;

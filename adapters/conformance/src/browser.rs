@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use ssewire_server::{Config, Runtime};
 
+use ssewire_demo::proxy::{self, Proxy, ProxyRuntime};
 use ssewire_demo::{chat as chat_app, room as room_app};
 
 /// How long a node script may run before it is killed.
@@ -228,6 +229,29 @@ pub async fn run_room<R: Runtime>(runtime: R) {
         room_app::handle(hub.clone(), request)
     })
     .await;
+}
+
+/// Starts the chat demo with its AI-proxy mode on `runtime` (the demo's upstream model on another
+/// port) and runs `browser/proxy.mjs` against it.
+pub async fn run_proxy<R: ProxyRuntime>(runtime: R) {
+    let any_port: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+    let upstream = ssewire_server::serve(
+        runtime.clone(),
+        any_port,
+        Config::default(),
+        proxy::upstream::<R>,
+    )
+    .await
+    .expect("binding 127.0.0.1:0");
+    let demo = Proxy::new(format!(
+        "http://{}/v1/chat/completions",
+        upstream.local_addr()
+    ));
+    run_script(runtime, "proxy.mjs", move |request| {
+        demo.handle::<R>(request)
+    })
+    .await;
+    upstream.shutdown(Duration::from_millis(200)).await;
 }
 
 /// Starts a server with `handler` on `runtime` and runs the node script `name` against it.

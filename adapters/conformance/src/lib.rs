@@ -11,8 +11,8 @@
 //! which expands into one `#[test]` per behaviour (see [`tests`]). Each test bounds its own run
 //! time with the runtime's timer and shuts its server down.
 //!
-//! The browser tests (`browser_demo`, `browser_room`) need `node`, the npm packages of the
-//! repository root (playwright-core, HTMX) and Chromium (`/usr/bin/chromium`, or
+//! The browser tests (`browser_demo`, `browser_room`, `browser_proxy`) need `node`, the npm
+//! packages of the repository root (playwright-core, HTMX) and Chromium (`/usr/bin/chromium`, or
 //! `SSEWIRE_CHROMIUM`), so they are `#[ignore]`d: `cargo test` lists them as ignored, and
 //! `cargo test -- --include-ignored` (or `bash .ci/test.sh`, which installs what they need
 //! first) runs them. Run, they install the npm packages themselves when `npm` is there and fail
@@ -90,6 +90,7 @@ macro_rules! suite {
             ignored ($runtime) ($block_on)
             browser_demo
             browser_room
+            browser_proxy
         }
     };
 }

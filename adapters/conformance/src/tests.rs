@@ -1553,5 +1553,12 @@ pub async fn browser_room<R: Runtime>(runtime: R) {
     crate::browser::run_room::<R>(runtime).await;
 }
 
+/// The chat demo's AI-proxy mode in headless Chromium: the upstream's answer renders; cut
+/// mid-answer, the page shows the error.
+pub async fn browser_proxy<R: ssewire_demo::proxy::ProxyRuntime>(runtime: R) {
+    let _turn = alone_turn();
+    crate::browser::run_proxy::<R>(runtime).await;
+}
+
 mod tls;
 pub use tls::*;

@@ -28,7 +28,7 @@ pub async fn handle<R: Runtime>(request: Request) -> Response {
     match request.path() {
         "/" => Response::html(PAGE),
         "/counter" => Response::html(COUNTER_PAGE),
-        "/chat" => chat_fragment(&request),
+        "/chat" => fragment(&request, "/api/chat_stream"),
         "/api/chat_stream" => chat_stream::<R>(&request),
         "/api/json" => json_stream(),
         "/api/counter" => counter::<R>(&request),
@@ -74,19 +74,28 @@ fn chat_stream<R: Runtime>(request: &Request) -> Response {
     })
 }
 
-fn chat_fragment(request: &Request) -> Response {
+/// The HTMX fragment for `GET /chat?message=M[&cut=1]`: the user's bubble and an answer bubble
+/// that streams from `stream` (the mock AI's or the proxy's route) until `done`, with a place for
+/// an `error` event.
+pub(crate) fn fragment(request: &Request, stream: &str) -> Response {
     let message = request.query_param("message").unwrap_or_default();
-    let query: String = url_encode(&message);
-    // No whitespace between the tags: the bubbles keep line breaks (`pre-wrap`).
+    let mut query: String = url_encode(&message);
+    if request.query_param("cut").is_some() {
+        query.push_str("&amp;cut=1");
+    }
+    // No whitespace between the tags: the bubbles keep line breaks (`pre-wrap`). A connection
+    // error is an `error` event too, without data: HTMX must not swap that in.
     Response::html(format!(
         concat!(
             r#"<div class="bubble user">{user}</div>"#,
-            r#"<div class="bubble ai" hx-ext="sse" sse-connect="/api/chat_stream?html=1&amp;message={query}" sse-close="done">"#,
+            r#"<div class="bubble ai" hx-ext="sse" sse-connect="{stream}?html=1&amp;message={query}" sse-close="done">"#,
             r#"<span class="status" sse-swap="thinking">…</span>"#,
             r#"<span class="reply" id="htmx-reply" sse-swap="message" hx-swap="beforeend"></span>"#,
+            r#"<span class="error" id="htmx-error" sse-swap="error" hx-on::sse-before-message="if (event.detail.data === undefined) event.preventDefault()"></span>"#,
             r#"</div>"#,
         ),
         user = message.chars().map(escape_html).collect::<String>(),
+        stream = stream,
         query = query,
     ))
 }
@@ -159,7 +168,7 @@ fn asset(path: &str, cdn: &'static str) -> Response {
     }
 }
 
-fn escape_html(ch: char) -> String {
+pub(crate) fn escape_html(ch: char) -> String {
     match ch {
         '<' => "&lt;".into(),
         '>' => "&gt;".into(),

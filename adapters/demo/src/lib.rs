@@ -4,6 +4,8 @@
 //!
 //! - [`chat`]: the AI-chat page (HTMX `sse` extension panel and a plain `EventSource` panel), JSON
 //!   pushes, and a counter that reconnects with `Last-Event-ID`;
+//! - [`proxy`]: the chat demo's AI-proxy mode: an upstream OpenAI-style streaming API of its
+//!   own, consumed with the client and re-streamed to the browser token by token;
 //! - [`room`]: a live room on a [`Hub`](ssewire_stream::Hub): `POST /say` publishes, `GET /events`
 //!   subscribes with resume;
 //! - [`tail`]: follow a stream with the client, one JSON line per client event (the `tail`
@@ -15,6 +17,7 @@
 pub mod chat;
 mod https;
 mod listen;
+pub mod proxy;
 pub mod room;
 pub mod tail;
 

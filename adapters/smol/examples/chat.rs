@@ -1,15 +1,21 @@
 //! The AI-chat demo on smol: `cargo run -p ssewire-smol --example chat`, then open the printed
 //! address. `PORT` picks the port (default 3000). HTMX comes from `node_modules` after
-//! `npm ci`, from its CDN otherwise.
+//! `npm ci`, from its CDN otherwise. The page's "AI proxy" mode streams from the demo's own
+//! OpenAI-style upstream, started here on another port, through the ssewire client.
 
+use ssewire_demo::proxy::{self, Proxy};
 use ssewire_smol::Smol;
 
 fn main() -> std::io::Result<()> {
     let addr = ssewire_demo::listen_addr();
     smol::block_on(async {
-        let server = ssewire_smol::serve(addr, ssewire_demo::chat::handle::<Smol>).await?;
+        let any_port = "127.0.0.1:0".parse().expect("an address");
+        let upstream = ssewire_smol::serve(any_port, proxy::upstream::<Smol>).await?;
+        let upstream_url = format!("http://{}/v1/chat/completions", upstream.local_addr());
+        let demo = Proxy::new(upstream_url.clone());
+        let server = ssewire_smol::serve(addr, move |request| demo.handle::<Smol>(request)).await?;
         println!(
-            "ssewire chat demo (smol) listening on http://{}",
+            "ssewire chat demo (smol) listening on http://{} (AI-proxy upstream: {upstream_url})",
             server.local_addr()
         );
         server.stopped().await;
