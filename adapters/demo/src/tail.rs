@@ -23,9 +23,19 @@ use ssewire_client_transport::{
     ClientEvent, Config, Ended, EventSource, Reason, Runtime, StopReason,
 };
 
-/// Runs `tail` with the command-line `args` (without the program name) on `runtime`; returns
-/// the exit status.
+/// Runs `tail` with the command-line `args` (without the program name) on `runtime`, printing
+/// to stdout; returns the exit status.
 pub async fn run<R: Runtime>(runtime: R, args: impl IntoIterator<Item = String>) -> i32 {
+    run_to(runtime, args, &mut std::io::stdout().lock()).await
+}
+
+/// [`run`], printing the JSON lines to `stdout` (a test's buffer) instead; usage errors and
+/// skipped events still go to stderr.
+pub async fn run_to<R: Runtime>(
+    runtime: R,
+    args: impl IntoIterator<Item = String>,
+    stdout: &mut impl Write,
+) -> i32 {
     let mut events = match parse(runtime, args.into_iter()) {
         Ok(events) => events,
         Err(message) => {
@@ -36,7 +46,6 @@ pub async fn run<R: Runtime>(runtime: R, args: impl IntoIterator<Item = String>)
             return 2;
         }
     };
-    let mut stdout = std::io::stdout().lock();
     while let Some(event) = poll_fn(|cx| Pin::new(&mut events).poll_next(cx)).await {
         let line = match event {
             ClientEvent::Open { status, .. } => {
