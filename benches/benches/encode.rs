@@ -20,7 +20,9 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use futures_lite::StreamExt;
 use futures_lite::future::block_on;
 use ssewire::IntoEvent;
-use ssewire_benches::{TokenChunk, token_chunks, token_payloads};
+use ssewire_benches::{
+    Fields, TokenChunk, chat_stream, corpus_fields, multiline_stream, token_chunks, token_payloads,
+};
 
 const EVENTS: usize = 1000;
 
@@ -256,6 +258,207 @@ fn encode_borrowed(c: &mut Criterion) {
     group.finish();
 }
 
+/// Events with a type and an id (chat) or several data lines (multiline), from owned `String`s
+/// (each encoder takes ownership; ssewire through a checked `Event`, `ssewire-event`) and from
+/// borrowed `&str`s (ssewire writes an `EventRef` with `encode_ref`, `ssewire`; the peers copy
+/// into their owned event values).
+fn encode_fields(c: &mut Criterion) {
+    for (corpus, stream) in [("chat", chat_stream()), ("multiline", multiline_stream())] {
+        let fields = corpus_fields(&stream, EVENTS);
+        let input = || fields.clone();
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let mut group = c.benchmark_group(format!("encode_{corpus}"));
+        group.throughput(Throughput::Elements(EVENTS as u64));
+        let mut buf = BytesMut::with_capacity(512 * 1024);
+        group.bench_function(BenchmarkId::from_parameter("ssewire-event"), |b| {
+            b.iter_batched(
+                input,
+                |fields| {
+                    buf.clear();
+                    for f in fields {
+                        let mut event = ssewire::Event::new(f.data);
+                        if !f.event.is_empty() {
+                            event = event.with_event(f.event).expect("valid");
+                        }
+                        if !f.id.is_empty() {
+                            event = event.with_id(f.id).expect("valid");
+                        }
+                        ssewire::encode(&event, &mut buf);
+                    }
+                    black_box(buf.len())
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        group.bench_function(BenchmarkId::from_parameter("russe"), |b| {
+            use tokio_util::codec::Encoder as _;
+            let mut encoder = russe::Encoder::default();
+            b.iter_batched(
+                input,
+                |fields| {
+                    buf.clear();
+                    for f in fields {
+                        let message = russe::Message {
+                            data: f.data.into(),
+                            event: (!f.event.is_empty()).then(|| f.event.into()),
+                            retry: None,
+                            id: (!f.id.is_empty()).then(|| f.id.into()),
+                        };
+                        encoder
+                            .encode(russe::Event::Message(message), &mut buf)
+                            .expect("valid event");
+                    }
+                    black_box(buf.len())
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        group.bench_function(BenchmarkId::from_parameter("sse-stream"), |b| {
+            b.iter_batched(
+                input,
+                |fields| {
+                    let mut len = 0;
+                    for f in fields {
+                        let mut sse = sse_stream::Sse::default().data(f.data);
+                        if !f.event.is_empty() {
+                            sse = sse.event(f.event);
+                        }
+                        if !f.id.is_empty() {
+                            sse = sse.id(f.id);
+                        }
+                        len += sse.encode().expect("valid event").len();
+                    }
+                    black_box(len)
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        group.bench_function(BenchmarkId::from_parameter("axum"), |b| {
+            b.iter_batched(
+                input,
+                |fields| {
+                    let events = futures_lite::stream::iter(fields).map(|f| {
+                        let mut event = axum::response::sse::Event::default().data(f.data);
+                        if !f.event.is_empty() {
+                            event = event.event(f.event);
+                        }
+                        if !f.id.is_empty() {
+                            event = event.id(f.id);
+                        }
+                        Ok(event)
+                    });
+                    black_box(axum_body(events))
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        group.bench_function(BenchmarkId::from_parameter("actix-web-lab"), |b| {
+            b.iter_batched(
+                input,
+                |fields| {
+                    let events = futures_lite::stream::iter(fields).map(|f| {
+                        let mut data = actix_web_lab::sse::Data::new(f.data);
+                        if !f.event.is_empty() {
+                            data = data.event(f.event);
+                        }
+                        if !f.id.is_empty() {
+                            data = data.id(f.id);
+                        }
+                        data.into()
+                    });
+                    black_box(actix_body(events))
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        group.finish();
+
+        let fields: &'static [Fields] = Box::leak(fields.into_boxed_slice());
+        let mut group = c.benchmark_group(format!("encode_{corpus}_borrowed"));
+        group.throughput(Throughput::Elements(EVENTS as u64));
+        group.bench_function(BenchmarkId::from_parameter("ssewire"), |b| {
+            b.iter(|| {
+                buf.clear();
+                for f in fields {
+                    let event = ssewire::EventRef::new(&f.data)
+                        .with_event(&f.event)
+                        .expect("valid")
+                        .with_id(&f.id)
+                        .expect("valid");
+                    ssewire::encode_ref(&event, &mut buf);
+                }
+                black_box(buf.len())
+            });
+        });
+        group.bench_function(BenchmarkId::from_parameter("russe"), |b| {
+            use tokio_util::codec::Encoder as _;
+            let mut encoder = russe::Encoder::default();
+            b.iter(|| {
+                buf.clear();
+                for f in fields {
+                    let message = russe::Message {
+                        data: f.data.as_str().into(),
+                        event: opt(&f.event).map(Into::into),
+                        retry: None,
+                        id: opt(&f.id).map(Into::into),
+                    };
+                    encoder
+                        .encode(russe::Event::Message(message), &mut buf)
+                        .expect("valid event");
+                }
+                black_box(buf.len())
+            });
+        });
+        group.bench_function(BenchmarkId::from_parameter("sse-stream"), |b| {
+            b.iter(|| {
+                let mut len = 0;
+                for f in fields {
+                    let mut sse = sse_stream::Sse::default().data(f.data.as_str());
+                    if !f.event.is_empty() {
+                        sse = sse.event(f.event.as_str());
+                    }
+                    if !f.id.is_empty() {
+                        sse = sse.id(f.id.as_str());
+                    }
+                    len += sse.encode().expect("valid event").len();
+                }
+                black_box(len)
+            });
+        });
+        group.bench_function(BenchmarkId::from_parameter("axum"), |b| {
+            b.iter(|| {
+                let events = futures_lite::stream::iter(fields).map(|f| {
+                    let mut event = axum::response::sse::Event::default().data(f.data.as_str());
+                    if !f.event.is_empty() {
+                        event = event.event(f.event.as_str());
+                    }
+                    if !f.id.is_empty() {
+                        event = event.id(f.id.as_str());
+                    }
+                    Ok(event)
+                });
+                black_box(axum_body(events))
+            });
+        });
+        group.bench_function(BenchmarkId::from_parameter("actix-web-lab"), |b| {
+            b.iter(|| {
+                let events = futures_lite::stream::iter(fields).map(|f| {
+                    let mut data = actix_web_lab::sse::Data::new(f.data.as_str());
+                    if !f.event.is_empty() {
+                        data = data.event(f.event.as_str());
+                    }
+                    if !f.id.is_empty() {
+                        data = data.id(f.id.as_str());
+                    }
+                    data.into()
+                });
+                black_box(actix_body(events))
+            });
+        });
+        group.finish();
+    }
+}
+
 fn encode_json(c: &mut Criterion) {
     let chunks: &'static [TokenChunk] = Box::leak(token_chunks(EVENTS).into_boxed_slice());
     let mut group = c.benchmark_group("encode_token_json");
@@ -339,12 +542,23 @@ fn encode_json(c: &mut Criterion) {
             black_box(buf.len())
         });
     });
+    // Bare serialization, no SSE framing: the JSON target is ssewire within 1.10× of this.
+    group.bench_function(BenchmarkId::from_parameter("serde_json"), |b| {
+        let mut out = Vec::with_capacity(256 * 1024);
+        b.iter(|| {
+            out.clear();
+            for chunk in chunks {
+                serde_json::to_writer(&mut out, chunk).expect("serializes");
+            }
+            black_box(out.len())
+        });
+    });
     group.finish();
 }
 
 criterion_group! {
     name = benches;
     config = ssewire_benches::criterion_config();
-    targets = encode_text, encode_borrowed, encode_json
+    targets = encode_text, encode_borrowed, encode_fields, encode_json
 }
 criterion_main!(benches);

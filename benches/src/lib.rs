@@ -308,6 +308,41 @@ pub fn ssewire_decode(pieces: &[Bytes]) -> (usize, usize) {
     (events, len)
 }
 
+/// The fields of one event to encode: type and id (empty: none) and data, as owned strings.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    /// The event type, `""` for the default.
+    pub event: String,
+    /// The id, `""` for none.
+    pub id: String,
+    /// The data (lines joined with LF).
+    pub data: String,
+}
+
+/// The first `count` events of a decode corpus (`chat`, `multiline`), as the fields an encoder
+/// is given.
+///
+/// # Panics
+///
+/// If the corpus holds fewer than `count` events.
+pub fn corpus_fields(stream: &Bytes, count: usize) -> Vec<Fields> {
+    let mut decoder = ssewire::Decoder::new();
+    let mut buf = bytes::BytesMut::from(&stream[..]);
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
+        let event = decoder
+            .decode(&mut buf)
+            .expect("within the default limits")
+            .expect("enough events");
+        out.push(Fields {
+            event: event.event().unwrap_or("").to_owned(),
+            id: event.id().unwrap_or("").to_owned(),
+            data: event.data().to_owned(),
+        });
+    }
+    out
+}
+
 /// [`ssewire_decode`] through the owned view, `Decoder::decode` (each event an owned `Event`).
 pub fn ssewire_decode_owned(pieces: &[Bytes]) -> (usize, usize) {
     let mut decoder = ssewire::Decoder::new();

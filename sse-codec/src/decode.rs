@@ -171,6 +171,9 @@ pub struct Decoder {
     held: Option<Event>,
     /// The last valid reconnection time, in milliseconds.
     retry: Option<u64>,
+    /// [`Decoder::decode`]'s caller's `buf[..checked]` is known to be UTF-8 (checked in one pass
+    /// for the blocks ahead); 0 once the general path has consumed from it.
+    checked: usize,
     /// Finds line ends.
     eol: Eol,
     /// The shortest read [`Decoder::decode_each`] reads in place.
@@ -471,8 +474,9 @@ impl Decoder {
     /// for everything on the wire, id-only blocks, `retry` and comments included.
     ///
     /// Returns `Ok(None)` when `buf` holds no complete event; append more bytes and call again.
-    /// Complete lines are consumed from `buf`; what stays is at most one partial line (never more
-    /// than [`Limits::max_line`] bytes). Only append to `buf` between calls.
+    /// What stays in `buf` is the start of the event that is not whole yet, or a partial line:
+    /// never more than [`Limits::max_line`] bytes (beyond that its lines are consumed one by one),
+    /// and never searched twice. Only append to `buf` between calls.
     ///
     /// Only events with data are returned. [`Event::id`] is the last event ID at dispatch (absent
     /// if empty), [`Event::event`] is absent for the default type, and `retry`/comment are never
@@ -485,8 +489,89 @@ impl Decoder {
     #[inline]
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
         self.settle(buf);
+        // The block is read where it is, by the scanner `decode_each` uses, then split off `buf`
+        // whole: one split per event, its values slices of it, checked as UTF-8 once.
+        if self.can_read_in_place() {
+            match self.scan_in_place(buf) {
+                Scan::Event { found, end, cr_end } => {
+                    // One UTF-8 check for the blocks ahead (up to `BATCH_WINDOW` bytes, as
+                    // `decode_each` does), unless this block lies in the part checked already.
+                    if end > self.checked {
+                        let window = buf.len().min(found.start + BATCH_WINDOW);
+                        self.checked = found.start + valid_prefix(&buf[found.start..window]).len();
+                    }
+                    let valid = end <= self.checked;
+                    self.checked -= end.min(self.checked);
+                    let block = buf.split_to(end).freeze();
+                    self.in_place = InPlace::at(0, cr_end);
+                    return Ok(Some(self.owned_event(&found, &block, valid)));
+                }
+                Scan::More => {
+                    let done = self.in_place.start;
+                    self.checked -= done.min(self.checked);
+                    self.compact(buf);
+                    return Ok(None);
+                }
+                Scan::General | Scan::Empty { .. } => {}
+            }
+        }
+        self.checked = 0;
         self.leave_in_place(buf);
         self.decode_owned(buf)
+    }
+
+    /// The owned event a whole block read in place dispatches; `block` holds the caller's bytes
+    /// up to its blank line (the positions in `found` index it); `valid`: known to be UTF-8. Lets
+    /// the block's id take effect.
+    fn owned_event(&mut self, found: &Found, block: &Bytes, valid: bool) -> Event {
+        let checked = valid || utf8(&block[found.start..found.end]).is_ok();
+        let text = |(s, e): Span| {
+            let value = block.slice(s..e);
+            if checked {
+                Text::from_checked(value)
+            } else {
+                Text::from_utf8_lossy(value)
+            }
+        };
+        let data = match found.data {
+            InPlaceData::Line(span) => text(span),
+            _ => {
+                let mut joined = Vec::with_capacity(found.end - found.start);
+                for (i, &(s, e)) in self.lines.iter().enumerate() {
+                    if i > 0 {
+                        joined.push(b'\n');
+                    }
+                    joined.extend_from_slice(&block[s..e]);
+                }
+                Text::from_utf8_lossy(Bytes::from(joined))
+            }
+        };
+        let event = found
+            .event
+            .filter(|(s, e)| s < e)
+            .map(|span| EventType::from_text(text(span)));
+        // The block's own id is the last event ID now; otherwise the one in force.
+        let id = match found.id {
+            Some(span) => {
+                let own = text(span);
+                self.set_last_id(own.as_str());
+                (!own.is_empty()).then(|| EventId::from_text(own))
+            }
+            None if self.last_id.is_empty() => None,
+            None => {
+                let text = self
+                    .last_id_text
+                    .get_or_insert_with(|| Text::from(self.last_id.as_str()));
+                Some(EventId::from_text(text.clone()))
+            }
+        };
+        Event {
+            data: Some(data),
+            event,
+            id,
+            retry: None,
+            comment: None,
+        }
     }
 
     /// The browser view without settling a borrowed event first.
@@ -992,6 +1077,7 @@ impl Decoder {
     pub fn decode_frame(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Error> {
         self.settle(buf);
         self.leave_in_place(buf);
+        self.checked = 0;
         let mut frame = self.next_frame(buf, true)?;
         if let Some(Frame::Event(event)) = &mut frame {
             self.browser_fields(event);
@@ -1017,6 +1103,7 @@ impl Decoder {
         self.skip = Skip::No;
         self.in_event = false;
         self.carry.clear();
+        self.checked = 0;
     }
 
     /// The id lines of a dropped event do not count.
@@ -1035,6 +1122,7 @@ impl Decoder {
             // append): start afresh rather than index past its end. Every position of the block
             // is at most `scanned`, so this keeps all of them in bounds.
             self.in_place = InPlace::default();
+            self.checked = 0;
         }
         // Settled here rather than on the general path, so that the first event of a stream is
         // read in place too (the general path splits events off the caller's buffer, which
@@ -1365,6 +1453,10 @@ fn scan_block(
             }
             st.skip_lf = false;
             st.scanned = st.pos;
+            // Before the block's first field, the LF is done with too (see comments below).
+            if !st.fields {
+                st.start = st.pos;
+            }
         }
         let pos = st.pos;
         // A blank line ends the block; seen without a search.
@@ -1390,6 +1482,12 @@ fn scan_block(
                 st.scanned = st.pos;
                 let (name, value) = field(&bytes[pos..end]);
                 if name == Field::Comment {
+                    // Comments before the block's first field are done with: the block starts
+                    // after them (so what the caller's buffer keeps is an event begun, or a
+                    // partial line).
+                    if !st.fields {
+                        st.start = st.pos;
+                    }
                     continue;
                 }
                 st.fields = true;
@@ -1525,6 +1623,61 @@ pub struct EventRef<'a> {
 }
 
 impl<'a> EventRef<'a> {
+    /// A borrowed message event carrying `data`, to write with [`encode_ref`](crate::encode_ref)
+    /// without building an [`Event`] (nothing is copied or allocated). Every line break in `data`
+    /// (LF, CRLF, lone CR) starts a new `data:` line when it is written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ssewire::{EventRef, encode_ref};
+    ///
+    /// let (name, id, text) = (String::from("delta"), String::from("7"), String::from("hi"));
+    /// let mut buf = bytes::BytesMut::new();
+    /// encode_ref(&EventRef::new(&text).with_event(&name)?.with_id(&id)?, &mut buf);
+    /// assert_eq!(buf, "event: delta\nid: 7\ndata: hi\n\n");
+    /// # Ok::<(), ssewire::Error>(())
+    /// ```
+    pub fn new(data: &'a str) -> Self {
+        EventRef {
+            data,
+            event: "",
+            id: "",
+        }
+    }
+
+    /// Sets the event type (empty: the default, `message`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidEventType`] if `name` contains CR or LF.
+    pub fn with_event(mut self, name: &'a str) -> Result<Self, Error> {
+        if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_some() {
+            return Err(Error::InvalidEventType);
+        }
+        self.event = name;
+        Ok(self)
+    }
+
+    /// Sets the id (empty: none; an [`Event`] with an empty id is what resets a client's last
+    /// event ID).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidId`] if `id` contains CR, LF or NUL.
+    pub fn with_id(mut self, id: &'a str) -> Result<Self, Error> {
+        if memchr::memchr3(b'\r', b'\n', 0, id.as_bytes()).is_some() {
+            return Err(Error::InvalidId);
+        }
+        self.id = id;
+        Ok(self)
+    }
+
+    /// The event field as written (`""` for the default type).
+    pub(crate) fn event_field(&self) -> &'a str {
+        self.event
+    }
+
     /// The data.
     pub fn data(&self) -> &'a str {
         self.data

@@ -2,7 +2,7 @@
 
 use bytes::BufMut;
 
-use crate::Event;
+use crate::{Event, EventRef};
 
 /// Writes `event` in the SSE wire format to `buf`.
 ///
@@ -26,23 +26,25 @@ use crate::Event;
 /// ```
 pub fn encode(event: &Event, buf: &mut impl BufMut) {
     let mut wrote = false;
+    // Values are written from their bytes: each was checked (UTF-8, no line break where none
+    // may be) when the `Event` was built, so nothing is checked again here.
     if let Some(comment) = &event.comment {
-        for line in comment.as_str().split('\n') {
-            put_field(buf, b":", line.as_bytes());
+        for line in comment.as_bytes().split(|&b| b == b'\n') {
+            put_field(buf, b": ", line);
         }
         wrote = true;
     }
     if let Some(name) = &event.event {
-        put_field(buf, b"event:", name.as_str().as_bytes());
+        put_field(buf, b"event: ", name.text().as_bytes());
         wrote = true;
     }
     if let Some(id) = &event.id {
-        put_field(buf, b"id:", id.as_str().as_bytes());
+        put_field(buf, b"id: ", id.text().as_bytes());
         wrote = true;
     }
     if let Some(ms) = event.retry {
         let mut digits = [0u8; 20];
-        put_field(buf, b"retry:", format_u64(ms, &mut digits));
+        put_field(buf, b"retry: ", format_u64(ms, &mut digits));
         wrote = true;
     }
     if let Some(data) = &event.data {
@@ -50,11 +52,11 @@ pub fn encode(event: &Event, buf: &mut impl BufMut) {
         loop {
             match memchr::memchr(b'\n', rest) {
                 Some(i) => {
-                    put_field(buf, b"data:", &rest[..i]);
+                    put_field(buf, b"data: ", &rest[..i]);
                     rest = &rest[i + 1..];
                 }
                 None => {
-                    put_field(buf, b"data:", rest);
+                    put_field(buf, b"data: ", rest);
                     break;
                 }
             }
@@ -64,6 +66,33 @@ pub fn encode(event: &Event, buf: &mut impl BufMut) {
     if wrote {
         buf.put_u8(b'\n');
     }
+}
+
+/// Writes a borrowed event ([`EventRef::new`], or one the decoder handed out) in the SSE wire
+/// format to `buf`: the `event` line unless the type is the default, the `id` line if there is
+/// one, then one `data:` line per line of data (LF, CRLF and lone CR all break lines) and the
+/// blank line. Nothing is allocated or checked again: the type and id were checked when it was
+/// built.
+///
+/// # Examples
+///
+/// ```
+/// use ssewire::{EventRef, encode_ref};
+///
+/// let mut buf = bytes::BytesMut::new();
+/// encode_ref(&EventRef::new("a\r\nb").with_id("3")?, &mut buf);
+/// assert_eq!(buf, "id: 3\ndata: a\ndata: b\n\n");
+/// # Ok::<(), ssewire::Error>(())
+/// ```
+pub fn encode_ref(event: &EventRef<'_>, buf: &mut impl BufMut) {
+    let name = event.event_field();
+    if !name.is_empty() {
+        put_field(buf, b"event: ", name.as_bytes());
+    }
+    if let Some(id) = event.id() {
+        put_field(buf, b"id: ", id.as_bytes());
+    }
+    encode_data(event.data(), buf);
 }
 
 /// Writes a message event carrying `data`, straight from a `&str`: the same bytes as
@@ -82,7 +111,7 @@ pub fn encode(event: &Event, buf: &mut impl BufMut) {
 pub fn encode_data(data: &str, buf: &mut impl BufMut) {
     let mut rest = data.as_bytes();
     while let Some(i) = memchr::memchr2(b'\r', b'\n', rest) {
-        put_field(buf, b"data:", &rest[..i]);
+        put_field(buf, b"data: ", &rest[..i]);
         // A CR followed by LF is one line break.
         let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
             2
@@ -91,7 +120,7 @@ pub fn encode_data(data: &str, buf: &mut impl BufMut) {
         };
         rest = &rest[i + skip..];
     }
-    put_field(buf, b"data:", rest);
+    put_field(buf, b"data: ", rest);
     buf.put_u8(b'\n');
 }
 
@@ -163,16 +192,16 @@ pub fn encoded_len(event: &Event) -> usize {
     let mut len = 0usize;
     if let Some(comment) = &event.comment {
         len += comment
-            .as_str()
-            .split('\n')
+            .as_bytes()
+            .split(|&b| b == b'\n')
             .map(|l| line(b":", l.len()))
             .sum::<usize>();
     }
     if let Some(name) = &event.event {
-        len += line(b"event:", name.as_str().len());
+        len += line(b"event:", name.text().len());
     }
     if let Some(id) = &event.id {
-        len += line(b"id:", id.as_str().len());
+        len += line(b"id:", id.text().len());
     }
     if let Some(ms) = event.retry {
         let mut digits = [0u8; 20];
@@ -189,9 +218,10 @@ pub fn encoded_len(event: &Event) -> usize {
     len
 }
 
-fn put_field(buf: &mut impl BufMut, name: &[u8], value: &[u8]) {
-    buf.put_slice(name);
-    buf.put_u8(b' ');
+/// Writes one field line: `prefix` is the name, its colon and the space (`b"data: "`).
+#[inline]
+fn put_field(buf: &mut impl BufMut, prefix: &[u8], value: &[u8]) {
+    buf.put_slice(prefix);
     buf.put_slice(value);
     buf.put_u8(b'\n');
 }

@@ -30,10 +30,16 @@ impl EventType {
     /// [`Error::InvalidEventType`] if `name` contains CR or LF.
     pub fn new(name: impl AsRef<str>) -> Result<Self, Error> {
         let name = name.as_ref();
+        EventType::check(name)?;
+        Ok(EventType(Text::from(name)))
+    }
+
+    /// "No CR or LF".
+    fn check(name: &str) -> Result<(), Error> {
         if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_some() {
             return Err(Error::InvalidEventType);
         }
-        Ok(EventType(Text::from(name)))
+        Ok(())
     }
 
     /// The event type for a `'static` name, without copying.
@@ -51,6 +57,11 @@ impl EventType {
     /// Decoded value: the line it came from cannot contain a line break.
     pub(crate) fn from_text(text: Text) -> Self {
         EventType(text)
+    }
+
+    /// The name as text (for the encoder: its bytes without a UTF-8 check).
+    pub(crate) fn text(&self) -> &Text {
+        &self.0
     }
 
     /// The name.
@@ -81,15 +92,26 @@ impl EventId {
     /// [`Error::InvalidId`] if `id` contains CR, LF or NUL.
     pub fn new(id: impl AsRef<str>) -> Result<Self, Error> {
         let id = id.as_ref();
+        EventId::check(id)?;
+        Ok(EventId(Text::from(id)))
+    }
+
+    /// "No CR, LF or NUL".
+    fn check(id: &str) -> Result<(), Error> {
         if memchr::memchr3(b'\r', b'\n', 0, id.as_bytes()).is_some() {
             return Err(Error::InvalidId);
         }
-        Ok(EventId(Text::from(id)))
+        Ok(())
     }
 
     /// Decoded value: the decoder has already refused NUL, and a line holds no line break.
     pub(crate) fn from_text(text: Text) -> Self {
         EventId(text)
+    }
+
+    /// The id as text (for the encoder: its bytes without a UTF-8 check).
+    pub(crate) fn text(&self) -> &Text {
+        &self.0
     }
 
     /// The id.
@@ -114,8 +136,10 @@ macro_rules! checked_text_impls {
 
         impl TryFrom<String> for $ty {
             type Error = Error;
+            /// Checks `s` and keeps its allocation (no copy).
             fn try_from(s: String) -> Result<Self, Error> {
-                $ty::new(s)
+                $ty::check(&s)?;
+                Ok($ty(Text::from(s)))
             }
         }
 

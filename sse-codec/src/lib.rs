@@ -72,7 +72,7 @@ pub use convert::IntoEvent;
 pub use decode::{Decoder, EventRef, Frame, Limits, Overflow};
 #[cfg(feature = "json")]
 pub use encode::encode_json;
-pub use encode::{encode, encode_data, encoded_len};
+pub use encode::{encode, encode_data, encode_ref, encoded_len};
 pub use error::Error;
 pub use event::{Event, EventId, EventType};
 #[cfg(feature = "json")]

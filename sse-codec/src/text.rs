@@ -31,6 +31,13 @@ impl Text {
         }
     }
 
+    /// Text from bytes the caller has checked as UTF-8 (a slice, cut next to ASCII bytes, of a
+    /// checked block). Were they not, [`Text::as_str`] would give `""`: never a panic.
+    pub(crate) fn from_checked(bytes: Bytes) -> Self {
+        debug_assert!(utf8(&bytes).is_ok());
+        Text { bytes }
+    }
+
     /// The text.
     pub(crate) fn as_str(&self) -> &str {
         // The invariant makes the error branch unreachable; an empty string keeps this panic-free.

@@ -686,3 +686,37 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// `encode_ref` of a borrowed event writes what `encode` writes for the `Event` with the
+    /// same fields, and the browser views decode it back.
+    #[test]
+    fn encode_ref_writes_what_encode_writes(event in event()) {
+        let data = event.data().to_owned();
+        let name = event.event().unwrap_or("").to_owned();
+        let id = event.id().unwrap_or("").to_owned();
+        let borrowed = ssewire::EventRef::new(&data)
+            .with_event(&name)
+            .expect("checked already")
+            .with_id(&id)
+            .expect("checked already");
+        let mut owned = Event::new(data.as_str());
+        if !name.is_empty() {
+            owned = owned.with_event(name.as_str()).expect("checked already");
+        }
+        if !id.is_empty() {
+            owned = owned.with_id(id.as_str()).expect("checked already");
+        }
+        let (mut a, mut b) = (BytesMut::new(), BytesMut::new());
+        ssewire::encode_ref(&borrowed, &mut a);
+        encode(&owned, &mut b);
+        prop_assert_eq!(&a, &b);
+        let decoded = decode_chunks(&[&a]);
+        prop_assert_eq!(
+            decoded.events,
+            vec![(owned.event().map(str::to_owned), data, owned.id().map(str::to_owned))]
+        );
+    }
+}

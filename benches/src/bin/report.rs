@@ -23,10 +23,23 @@ const DECODE_PEERS: [&str; 5] = [
     "russe",
 ];
 const ENCODE_PEERS: [&str; 5] = ["russe", "sse-stream", "axum", "actix-web-lab", "format"];
-const ENCODE_GROUPS: [(&str, &str); 3] = [
-    ("encode_token", "text (owned `String`)"),
-    ("encode_token_borrowed", "text (borrowed `&str`)"),
-    ("encode_token_json", "JSON"),
+const ENCODE_GROUPS: [(&str, &str); 7] = [
+    ("encode_token", "token text (owned `String`)"),
+    ("encode_token_borrowed", "token text (borrowed `&str`)"),
+    ("encode_chat", "chat: type + id + data (owned `String`s)"),
+    (
+        "encode_chat_borrowed",
+        "chat: type + id + data (borrowed `&str`s)",
+    ),
+    (
+        "encode_multiline",
+        "multiline: id + data lines (owned `String`s)",
+    ),
+    (
+        "encode_multiline_borrowed",
+        "multiline: id + data lines (borrowed `&str`s)",
+    ),
+    ("encode_token_json", "token JSON"),
 ];
 
 /// One measurement: mean time per iteration and what one iteration processes.
@@ -189,7 +202,12 @@ fn main() {
     }
 
     // Encoding.
-    md.push_str("\n### Encoding, token corpus (ratio = ssewire's events/s ÷ the other's)\n\n");
+    md.push_str("\n### Encoding (ratio = ssewire's events/s ÷ the other's)\n\n");
+    md.push_str(
+        "ssewire is `encode_data` (token), `encode_ref` of an `EventRef` (chat, multiline) or \
+         `encode_json`; the last column is a checked `Event` built from the same values + `encode` \
+         (the only ssewire path in the owned chat and multiline rows).\n\n",
+    );
     md.push_str("| payload | ssewire Mevents/s |");
     for peer in ENCODE_PEERS {
         let _ = write!(md, " vs {peer} |");
@@ -199,8 +217,9 @@ fn main() {
         md.push_str("---:|");
     }
     md.push_str("---:|---:|\n");
+    let mut json_note = None;
     for (group, label) in ENCODE_GROUPS {
-        let Some(ours) = get(group, "ssewire") else {
+        let Some(ours) = get(group, "ssewire").or_else(|| get(group, "ssewire-event")) else {
             continue;
         };
         found += 1;
@@ -230,17 +249,31 @@ fn main() {
             let _ = write!(md, " {} |", fmt_ratio(*r));
         }
         let _ = writeln!(md, " **{}** | {} |", fmt_ratio(best), fmt_ratio(event_path));
-        if group != "encode_token_json" {
-            if let Some(r) = peers.iter().find(|p| p.0 == "russe").and_then(|p| p.1) {
+        // The issue's targets: a prepared event (values held as `&str`) ≥ 2.5× the best peer;
+        // an owned `Event` built from `String`s ≥ 1.2×; JSON within 1.10× of bare serde_json.
+        if group.ends_with("_borrowed") {
+            if let Some(best) = best {
                 checks.push((
-                    format!("encode token, {label} ≥ 2.5× russe ({r:.2}×)"),
-                    r >= 2.5,
+                    format!("encode {label} ≥ 2.5× the best peer ({best:.2}×)"),
+                    best >= 2.5,
                 ));
             }
-        } else if let Some(best) = best {
+        } else if group == "encode_token_json" {
+            if let Some(bare) = get(group, "serde_json") {
+                let over = ours.ns / bare.ns;
+                json_note = Some(format!(
+                    "\n`encode_json` takes **{over:.2}×** the time of bare `serde_json::to_writer` \
+                     into a `Vec` (target ≤ 1.10×).\n"
+                ));
+                checks.push((
+                    format!("encode_json ≤ 1.10× bare serde_json::to_writer ({over:.2}×)"),
+                    over <= 1.10,
+                ));
+            }
+        } else if let Some(r) = event_path {
             checks.push((
-                format!("encode token with JSON ≥ 1.5× the best peer ({best:.2}×)"),
-                best >= 1.5,
+                format!("`Event` + `encode`, {label} ≥ 1.2× the best peer ({r:.2}×)"),
+                r >= 1.2,
             ));
         }
         rows.push(Row {
@@ -250,6 +283,9 @@ fn main() {
                 .filter_map(|(p, r)| r.map(|r| (*p, r)))
                 .collect(),
         });
+    }
+    if let Some(note) = json_note {
+        md.push_str(&note);
     }
     if found == 0 {
         eprintln!(
