@@ -6,7 +6,8 @@ use core::fmt;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// Redis could not be reached, answered late or answered with an error.
+    /// Redis could not be reached, answered late or answered with an error. After a publish it
+    /// means "not known to be published": the event may still be in the stream.
     Redis(redis::RedisError),
     /// The topic is not one of those given to [`RedisHub::connect`](crate::RedisHub::connect).
     UnknownTopic,

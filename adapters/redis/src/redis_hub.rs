@@ -186,6 +186,11 @@ impl RedisHub {
     ///
     /// [`Error::UnknownTopic`]; [`Error::Redis`] when Redis cannot be reached or does not answer
     /// within [`Config::timeout`] (never waits longer).
+    ///
+    /// An error means "not known to be published", not "not published": the script may have
+    /// reached Redis and run while the answer was lost or late (a Redis paused for 5 s took 3
+    /// of the 9 publishes that failed meanwhile and delivered them once it resumed). A caller
+    /// that retries may publish twice; one that must not, puts its own key in the event's data.
     pub async fn publish(&self, topic: &str, event: &Event) -> Result<String, Error> {
         let inner = &self.inner;
         let topic = inner.topics.get(topic).ok_or(Error::UnknownTopic)?;
