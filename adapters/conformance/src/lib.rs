@@ -47,6 +47,7 @@ macro_rules! suite {
             tls_keep_alive_when_idle
             tls_disconnect_noticed_while_idle
             tls_handshake_timeout
+            tls_over_cap_closed_at_accept
             tls_reload_certificate
             tls_hub_streams
             tls_graceful_shutdown

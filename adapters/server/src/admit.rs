@@ -1,5 +1,6 @@
 //! Connection caps: who is let in past [`Config::max_connections`](crate::Config) and
-//! [`Config::max_connections_per_ip`](crate::Config), and the `503` for those who are not.
+//! [`Config::max_connections_per_ip`](crate::Config), and the `503` for those who are not
+//! (on cleartext only: a TLS server closes them at accept, see `server::accept_loop`).
 
 use alloc::sync::Arc;
 use core::future::poll_fn;

@@ -43,7 +43,8 @@ pub struct Config {
     /// Default 60 s (nginx's `send_timeout`).
     pub send_timeout: Duration,
     /// Most connections open at once; past it a new connection gets `503` with `Retry-After`
-    /// and is closed (or, while many are being turned away, is closed at accept). Default
+    /// and is closed (or, while many are being turned away, is closed at accept). On TLS
+    /// ([`serve_tls`](crate::serve_tls)) it is closed at accept, before any handshake. Default
     /// 10 000.
     pub max_connections: usize,
     /// Most connections open at once from one client address, the same way. Default

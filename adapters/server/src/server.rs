@@ -232,13 +232,16 @@ async fn accept_loop<R, H, F>(
         match accepted {
             None => continue,
             Some(Ok((conn, remote_addr))) => {
-                // The caps: nothing already open is disturbed; the newcomer gets a `503`.
+                // The caps: nothing already open is disturbed; the newcomer gets a `503`, or
+                // on TLS is closed here: a `503` there would come after a handshake, whose key
+                // exchange and signature are the costliest part of a connection, spent on
+                // load the server has just said it cannot take.
                 let ip = remote_addr.ip();
                 let per_ip = config.max_connections_per_ip < usize::MAX;
                 let over = shutdown.connections.load(Ordering::SeqCst) >= config.max_connections
                     || (per_ip && !shutdown.admission.enter(ip, config.max_connections_per_ip));
                 if over {
-                    if shutdown.admission.start_rejecting() {
+                    if tls.is_none() && shutdown.admission.start_rejecting() {
                         runtime.spawn(admit::reject::<R>(conn, shutdown.clone()));
                     }
                     continue;

@@ -328,6 +328,11 @@ pub(crate) async fn serve_connection<R, C, H, F>(
 /// or HTTP/1.1 as ALPN decides, the certificate from `tls` as it is when each connection
 /// arrives.
 ///
+/// A connection past [`Config::max_connections`] or [`Config::max_connections_per_ip`] is
+/// closed at accept, before the handshake (the client sees the connection end, not a `503`);
+/// the handshake itself counts against the caps and is bounded by
+/// [`Config::tls_handshake_timeout`].
+///
 /// # Errors
 ///
 /// Binding failed (the address is in use, say); the error names the address.

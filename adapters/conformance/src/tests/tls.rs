@@ -512,6 +512,60 @@ pub async fn tls_handshake_timeout<R: Runtime>(runtime: R) {
     .await;
 }
 
+/// Past `max_connections` a TLS server closes the newcomer at accept: no handshake, and no
+/// cleartext `503` written onto a TLS socket. The open stream goes on, and once it ends a new
+/// client is served.
+pub async fn tls_over_cap_closed_at_accept<R: Runtime>(runtime: R) {
+    let _turn = shared_turn();
+    within::<R, _>(TEST_LIMIT, "tls_over_cap_closed_at_accept", async {
+        let cert = TestCert::new();
+        let config = Config {
+            max_connections: 1,
+            ..Config::default()
+        };
+        let server = start_tls(runtime.clone(), config, cert.tls(), |_: Request| async {
+            Response::sse(|send| async move {
+                send.send("hi").await?;
+                send.closed().await;
+                Ok::<(), ssewire_stream::SendError>(())
+            })
+        })
+        .await;
+        let addr = server.local_addr();
+        let (_, alpn, version) = PROTOCOLS[1];
+        let mut sse = open(&runtime, addr, &cert, alpn, version, "/", &[]).await;
+        let hi = within::<R, _>(STEP, "the event", sse.event()).await;
+        assert_eq!(hi.unwrap().data(), "hi");
+        eventually::<R>(STEP, "one connection open", || server.connections() == 1).await;
+
+        // A raw client over the cap reads the end of the connection and not one byte.
+        let mut raw = Async::<std::net::TcpStream>::connect(addr).await.unwrap();
+        let mut buf = [0u8; 64];
+        let read = within::<R, _>(STEP, "the newcomer closed", raw.read(&mut buf)).await;
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}: {:?}", &buf[..]);
+        // A TLS client over the cap fails its handshake.
+        let refused =
+            within::<R, _>(STEP, "TLS over the cap", connect_tls(addr, &cert, alpn)).await;
+        assert!(refused.is_err(), "a handshake past the cap");
+
+        // The stream that was open is untouched.
+        let next = futures_lite::future::or(async { Some(sse.event().await) }, async {
+            R::sleep(Duration::from_millis(100)).await;
+            None
+        })
+        .await;
+        assert!(next.is_none(), "the open stream ended: {next:?}");
+        drop(sse);
+        eventually::<R>(STEP, "connections closed", || server.connections() == 0).await;
+        let mut again = open(&runtime, addr, &cert, alpn, version, "/", &[]).await;
+        let hi = within::<R, _>(STEP, "the event after the cap", again.event()).await;
+        assert_eq!(hi.unwrap().data(), "hi");
+        drop(again);
+        stop(&server).await;
+    })
+    .await;
+}
+
 /// A reloaded certificate is what new connections get; a stream open before goes on with the
 /// old one, and a bad reload changes nothing.
 pub async fn tls_reload_certificate<R: Runtime>(runtime: R) {
