@@ -86,6 +86,7 @@ macro_rules! suite {
             head_limits_431
             request_body_limits
             http2_preface_only_closed
+            http2_thousand_streams
         }
         $crate::__suite! {
             ignored ($runtime) ($block_on)

@@ -22,6 +22,7 @@ use crate::body::{Body, into_http};
 use crate::conn_io::StallWatch;
 use crate::hyper_rt::{Exec, RuntimeTimer};
 use crate::server::{ConnGuard, FLUSH_AFTER_END, Shutdown, until_set};
+use crate::stats::{self, Limit};
 use crate::{Config, Request, Response, Runtime, conn_io, fanout, lean};
 use http::StatusCode;
 
@@ -91,9 +92,18 @@ pub(crate) async fn serve_connection<R, C, H, F>(
         }
     };
     let Some(Ok((conn, prefix, http2))) = sniffed else {
+        if sniffed.is_none() && !shutdown.stopping.load(Ordering::SeqCst) {
+            shutdown.stats.closed(Limit::HeaderTimeout, remote_addr);
+        }
         drop(guard);
         return;
     };
+    let counter = if http2 {
+        &shutdown.stats.http2
+    } else {
+        &shutdown.stats.http1
+    };
+    let open = stats::Open::new(counter);
     let mut io = conn_io::Io::new(conn, prefix);
     let stall = io.stall_watch();
     // The connection (and its socket) is gone before the guard says so.
@@ -109,14 +119,18 @@ pub(crate) async fn serve_connection<R, C, H, F>(
             .serve_connection(io, service(Some(track.clone())));
         let watched = Watched::<_, R>::new(Box::pin(connection), track, None)
             .idle_timeout(config.http2_idle_timeout);
-        drive::<R, _>(
+        let done = drive::<R, _>(
             watched,
             |c| c.get_mut().connection.as_mut().graceful_shutdown(),
             &shutdown,
             &stall,
             config.send_timeout,
+            remote_addr,
         )
         .await;
+        if let Some(None) = done {
+            shutdown.stats.closed(Limit::Http2Idle, remote_addr);
+        }
     } else {
         // Requests without a body take the lean path; the first one that does not (or anything
         // unusual) hands the rest of the connection to hyper.
@@ -136,6 +150,7 @@ pub(crate) async fn serve_connection<R, C, H, F>(
             &shutdown,
             &stall,
             config.send_timeout,
+            remote_addr,
         )
         .await;
         if let Some(lean::Next::Hyper(read, since)) = next {
@@ -156,16 +171,21 @@ pub(crate) async fn serve_connection<R, C, H, F>(
             let connection = Box::pin(builder.serve_connection(io, service(Some(track.clone()))));
             let deadline = since + config.header_read_timeout;
             let watched = Watched::<_, R>::new(connection, track, Some(deadline));
-            drive::<R, _>(
+            let done = drive::<R, _>(
                 watched,
                 |c| c.get_mut().connection.as_mut().graceful_shutdown(),
                 &shutdown,
                 &stall,
                 config.send_timeout,
+                remote_addr,
             )
             .await;
+            if let Some(None) = done {
+                shutdown.stats.closed(Limit::HeaderTimeout, remote_addr);
+            }
         }
     }
+    drop(open);
     drop(guard);
 }
 
@@ -211,6 +231,7 @@ where
                 Some(Some(body)) => body,
                 Some(None) => return respond(Response::status(StatusCode::PAYLOAD_TOO_LARGE)),
                 None => {
+                    shutdown.stats.closed(Limit::BodyTimeout, remote_addr);
                     let timeout = Response::status(StatusCode::REQUEST_TIMEOUT).with_header(
                         http::header::CONNECTION,
                         http::HeaderValue::from_static("close"),
@@ -433,6 +454,7 @@ async fn drive<R: Runtime, C: Future + Unpin>(
     shutdown: &Shutdown,
     stall: &StallWatch,
     send_timeout: Duration,
+    peer: SocketAddr,
 ) -> Option<C::Output> {
     let mut stopping_seen = false;
     loop {
@@ -483,7 +505,10 @@ async fn drive<R: Runtime, C: Future + Unpin>(
         match done {
             Some(Some(output)) => return Some(output),
             // The send timeout: the connection is dropped, which closes the socket.
-            None => return None,
+            None => {
+                shutdown.stats.closed(Limit::SendTimeout, peer);
+                return None;
+            }
             Some(None) => {}
         }
     }

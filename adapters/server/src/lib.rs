@@ -57,6 +57,7 @@ mod request;
 mod response;
 mod runtime;
 mod server;
+mod stats;
 mod tls;
 
 pub use config::Config;
@@ -67,4 +68,5 @@ pub use runtime::Runtime;
 /// rustls, for [`TlsConfig::from_server_config`].
 pub use rustls;
 pub use server::{Server, serve};
+pub use stats::Stats;
 pub use tls::{TlsConfig, serve_tls};

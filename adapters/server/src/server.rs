@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use event_listener::{Event as Notify, listener};
 
 use crate::{Config, Request, Response, Runtime, TlsConfig};
-use crate::{admit, conn, fanout, tls};
+use crate::{admit, conn, fanout, stats, tls};
 
 /// How long the accept loop waits after an accept error that is not the client's (`EMFILE`,
 /// `ENFILE`, `ENOMEM`) before it tries again.
@@ -35,6 +35,8 @@ pub(crate) struct Shutdown {
     pub(crate) closed: Notify,
     /// The connection caps' counts.
     pub(crate) admission: admit::Admission,
+    /// What [`Server::stats`] reports.
+    pub(crate) stats: stats::Counters,
 }
 
 impl Shutdown {
@@ -87,6 +89,12 @@ impl<R: Runtime> Server<R> {
     /// Connections open now.
     pub fn connections(&self) -> usize {
         self.shutdown.connections.load(Ordering::SeqCst)
+    }
+
+    /// A snapshot of the server's counters: connections open by protocol, and closes for each
+    /// limit (each also reported through the `log` facade with the `log` feature).
+    pub fn stats(&self) -> crate::Stats {
+        self.shutdown.stats.snapshot()
     }
 
     /// Stops the server: stops accepting, lets open connections finish the response in flight
@@ -241,6 +249,7 @@ async fn accept_loop<R, H, F>(
                 let over = shutdown.connections.load(Ordering::SeqCst) >= config.max_connections
                     || (per_ip && !shutdown.admission.enter(ip, config.max_connections_per_ip));
                 if over {
+                    shutdown.stats.closed(stats::Limit::OverCap, remote_addr);
                     if tls.is_none() && shutdown.admission.start_rejecting() {
                         runtime.spawn(admit::reject::<R>(conn, shutdown.clone()));
                     }

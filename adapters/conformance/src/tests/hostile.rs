@@ -299,6 +299,10 @@ pub async fn header_deadline_spans_the_hand_off<R: Runtime>(runtime: R) {
                 "hand-off {hand_off}: closed after {closed:?}, the deadline is {DEADLINE:?}"
             );
         }
+        eventually::<R>(STEP, "two header timeouts counted", || {
+            server.stats().closed_header_timeout == 2
+        })
+        .await;
         stop(&server).await;
     })
     .await;
@@ -405,6 +409,7 @@ pub async fn request_body_limits<R: Runtime>(runtime: R) {
         );
         assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
         assert!(closed >= DEADLINE && closed < DEADLINE * 2, "{closed:?}");
+        assert_eq!(server.stats().closed_body_timeout, 1);
         stop(&server).await;
     })
     .await;
@@ -449,6 +454,10 @@ pub async fn http2_preface_only_closed<R: Runtime>(runtime: R) {
         let closed = began.elapsed();
         eprintln!("HTTP/2 preface only: closed after {closed:?}");
         assert!(closed >= IDLE && closed < IDLE * 2, "{closed:?}");
+        eventually::<R>(STEP, "an idle close counted", || {
+            server.stats().closed_http2_idle == 1
+        })
+        .await;
 
         // A stream open (the keep-alive PINGs are what closes it, not the idle timeout).
         let began = Instant::now();
@@ -461,6 +470,77 @@ pub async fn http2_preface_only_closed<R: Runtime>(runtime: R) {
         eprintln!("HTTP/2 stream, PINGs unanswered: closed after {closed:?}");
         assert!(closed >= Duration::from_millis(600), "{closed:?}");
         eventually::<R>(STEP, "the connections closed", || server.connections() == 0).await;
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// An HTTP/2 client opening 1 000 streams at once gets `http2_max_concurrent_streams` of them
+/// served and the others refused (`RST_STREAM` with `REFUSED_STREAM`), while an ordinary client
+/// on another connection gets its events at once.
+pub async fn http2_thousand_streams<R: Runtime>(runtime: R) {
+    const STREAMS: u32 = 1000;
+    const MAX: u32 = 8;
+    let _turn = crate::shared_turn();
+    within::<R, _>(TEST_LIMIT, "http2_thousand_streams", async {
+        let config = Config {
+            http2_max_concurrent_streams: MAX,
+            ..Config::default()
+        };
+        let server = start(runtime, config, |_: Request| {
+            std::future::ready(Response::sse(|send| async move {
+                send.send("open").await?;
+                std::future::pending::<()>().await;
+                Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+            }))
+        })
+        .await;
+        let mut flood = request_bytes(Path::Http2);
+        for i in 1..STREAMS {
+            let id = 2 * i + 1;
+            flood.extend_from_slice(&[0, 0, 6, 0x1, 0x5]);
+            flood.extend_from_slice(&id.to_be_bytes());
+            flood.extend_from_slice(&[0x82, 0x86, 0x84, 0x41, 0x01, b't']);
+        }
+        let mut conn = connect(server.local_addr()).await.expect("connect");
+        conn.write_all(&flood).await.expect("the flood");
+        // Frames: the responses' HEADERS and the refusals.
+        let (mut served, mut refused) = (0, 0);
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 16 * 1024];
+        while served < MAX || refused < STREAMS - MAX {
+            let n = within::<R, _>(
+                STEP,
+                "the server's answers",
+                futures_lite::AsyncReadExt::read(&mut conn, &mut chunk),
+            )
+            .await
+            .expect("read");
+            assert!(n > 0, "closed after {served} served, {refused} refused");
+            buf.extend_from_slice(&chunk[..n]);
+            while buf.len() >= 9 {
+                let len =
+                    usize::from(buf[0]) << 16 | usize::from(buf[1]) << 8 | usize::from(buf[2]);
+                if buf.len() < 9 + len {
+                    break;
+                }
+                match buf[3] {
+                    0x1 => served += 1,
+                    0x3 if buf[9..13] == [0, 0, 0, 7] => refused += 1,
+                    _ => {}
+                }
+                buf.drain(..9 + len);
+            }
+        }
+        assert_eq!((served, refused), (MAX, STREAMS - MAX));
+        // Another client is served at once.
+        let mut other = super::open_stream::<R>(server.local_addr(), "/", &[]).await;
+        let event = super::next_event::<R>(&mut other, "an ordinary client's event").await;
+        assert_eq!(event.data(), "open");
+        let stats = server.stats();
+        assert_eq!((stats.http1_connections, stats.http2_connections), (1, 1));
+        eprintln!("HTTP/2, {STREAMS} streams opened at once: {served} served, {refused} refused");
+        drop((conn, other));
         stop(&server).await;
     })
     .await;

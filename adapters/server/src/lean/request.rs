@@ -18,6 +18,7 @@ use hyper::rt::{Read, ReadBuf};
 use crate::conn::with_deadline;
 use crate::conn_io::Io;
 use crate::server::Shutdown;
+use crate::stats::Limit;
 use crate::{Config, Request, Runtime};
 
 /// Most header fields this path parses (on the stack); a head with more, or with more than
@@ -75,7 +76,11 @@ pub(super) async fn read_head<R: Runtime, C: AsyncRead + AsyncWrite + Unpin>(
         let left = config.header_read_timeout.saturating_sub(since.elapsed());
         match with_deadline(read_some(io, head, shutdown), R::sleep(left)).await {
             Some(Ok(n)) if n > 0 => {}
-            _ => return Head::Closed,
+            Some(_) => return Head::Closed,
+            None => {
+                shutdown.stats.closed(Limit::HeaderTimeout, remote_addr);
+                return Head::Closed;
+            }
         }
     }
 }
