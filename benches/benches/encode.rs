@@ -267,8 +267,9 @@ fn encode_fields(c: &mut Criterion) {
         let fields = corpus_fields(&stream, EVENTS);
         let input = || fields.clone();
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let events = fields.len() as u64;
         let mut group = c.benchmark_group(format!("encode_{corpus}"));
-        group.throughput(Throughput::Elements(EVENTS as u64));
+        group.throughput(Throughput::Elements(events));
         let mut buf = BytesMut::with_capacity(512 * 1024);
         group.bench_function(BenchmarkId::from_parameter("ssewire-event"), |b| {
             b.iter_batched(
@@ -375,7 +376,7 @@ fn encode_fields(c: &mut Criterion) {
 
         let fields: &'static [Fields] = Box::leak(fields.into_boxed_slice());
         let mut group = c.benchmark_group(format!("encode_{corpus}_borrowed"));
-        group.throughput(Throughput::Elements(EVENTS as u64));
+        group.throughput(Throughput::Elements(events));
         group.bench_function(BenchmarkId::from_parameter("ssewire"), |b| {
             b.iter(|| {
                 buf.clear();

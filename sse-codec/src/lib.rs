@@ -45,6 +45,8 @@
 //! |---|---|---|
 //! | `std` | yes | `From<Error> for std::io::Error`; the dependencies' `std` features |
 //! | `json` | no | [`Json`], `Event::json` and `serde_json::Value` conversions (`serde_json` with `alloc` only) |
+//! | `tokio-util` | no | tokio-util's `Decoder` for [`Decoder`] and `Encoder` for `Encoder` (`FramedRead` / `FramedWrite`); turns on `std` |
+//! | `asynchronous-codec` | no | the same traits of asynchronous-codec (`futures` I/O); turns on `std` |
 //!
 //! Without default features the crate is `#![no_std]` and needs only `alloc`.
 //!
@@ -59,6 +61,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(any(feature = "tokio-util", feature = "asynchronous-codec"))]
+mod codec;
 mod convert;
 mod decode;
 mod encode;
@@ -68,6 +72,8 @@ mod event;
 mod json;
 mod text;
 
+#[cfg(any(feature = "tokio-util", feature = "asynchronous-codec"))]
+pub use codec::Encoder;
 pub use convert::IntoEvent;
 pub use decode::{Decoder, EventRef, Frame, Limits, Overflow};
 #[cfg(feature = "json")]
