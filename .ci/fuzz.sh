@@ -35,9 +35,11 @@ for target in $targets; do
     echo "fuzz: $target for ${seconds}s"
     # libFuzzer exits non-zero on a crash and writes the input under fuzz/artifacts/<target>/.
     log="$work/$target.log"
+    dict=sse.dict
+    [ -f "$target.dict" ] && dict="$target.dict"
     status=0
     "${fuzz[@]}" run "$target" "$corpus" -- \
-        -dict=sse.dict \
+        -dict="$dict" \
         -max_total_time="$seconds" \
         -timeout=10 \
         -rss_limit_mb=2048 \

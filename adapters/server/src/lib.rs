@@ -45,6 +45,8 @@
 
 extern crate alloc;
 
+#[doc(hidden)]
+pub mod __fuzz;
 mod admit;
 mod body;
 mod config;

@@ -260,8 +260,9 @@ pub async fn header_deadline_spans_the_hand_off<R: Runtime>(runtime: R) {
         })
         .await;
         for hand_off in [false, true] {
-            let conn = connect(server.local_addr()).await.expect("connect");
+            // Before the connect: the deadline runs from the accept, after it.
             let began = Instant::now();
+            let conn = connect(server.local_addr()).await.expect("connect");
             let mut writer = &conn;
             writer
                 .write_all(b"GET / HTTP/1.1\r\n")
@@ -381,8 +382,8 @@ pub async fn request_body_limits<R: Runtime>(runtime: R) {
         let too_large = exchange::<R>(addr, &post(1025)).await;
         assert!(too_large.starts_with("HTTP/1.1 413 "), "{too_large:?}");
         // One byte every 100 ms of ten promised.
-        let conn = connect(addr).await.expect("connect");
         let began = Instant::now();
+        let conn = connect(addr).await.expect("connect");
         let mut writer = &conn;
         writer
             .write_all(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n")

@@ -11,7 +11,7 @@
 
 mod chunk;
 mod pump;
-mod request;
+pub(crate) mod request;
 mod response;
 
 use alloc::boxed::Box;

@@ -25,7 +25,7 @@ use crate::{Config, Request, Runtime};
 /// [`Config::max_headers`], goes to hyper, which has the same limit and answers `431` past it.
 const MAX_FIELDS: usize = 100;
 /// Bytes read per call while a head is incomplete.
-const READ_CHUNK: usize = 2048;
+pub(crate) const READ_CHUNK: usize = 2048;
 
 /// Whether a header field (a comma-separated list) holds `token`, in any case.
 pub(super) fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> bool {
@@ -37,7 +37,7 @@ pub(super) fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> 
     })
 }
 
-pub(super) enum Head {
+pub(crate) enum Head {
     /// A request this path serves; its head is `len` bytes long.
     Parsed {
         request: Box<Request>,
@@ -62,16 +62,8 @@ pub(super) async fn read_head<R: Runtime, C: AsyncRead + AsyncWrite + Unpin>(
     since: Instant,
 ) -> Head {
     loop {
-        if !head.is_empty() {
-            match parse(head, remote_addr, config.max_headers) {
-                // hyper's rules: a whole head longer than the limit, or an unfinished one at it.
-                Parse::Done(Head::Parsed { len, .. }) if len > config.max_head_size => {
-                    return Head::Hyper;
-                }
-                Parse::Done(parsed) => return parsed,
-                Parse::Partial if head.len() < config.max_head_size => {}
-                Parse::Partial | Parse::NotOurs => return Head::Hyper,
-            }
+        if let Some(verdict) = judge(head, config, remote_addr) {
+            return verdict;
         }
         let left = config.header_read_timeout.saturating_sub(since.elapsed());
         match with_deadline(read_some(io, head, shutdown), R::sleep(left)).await {
@@ -82,6 +74,21 @@ pub(super) async fn read_head<R: Runtime, C: AsyncRead + AsyncWrite + Unpin>(
                 return Head::Closed;
             }
         }
+    }
+}
+
+/// What the bytes of a head read so far decide: a request this path serves, one for hyper, or
+/// `None` (more bytes are needed).
+pub(crate) fn judge(head: &[u8], config: &Config, remote_addr: SocketAddr) -> Option<Head> {
+    if head.is_empty() {
+        return None;
+    }
+    match parse(head, remote_addr, config.max_headers) {
+        // hyper's rules: a whole head longer than the limit, or an unfinished one at it.
+        Parse::Done(Head::Parsed { len, .. }) if len > config.max_head_size => Some(Head::Hyper),
+        Parse::Done(parsed) => Some(parsed),
+        Parse::Partial if head.len() < config.max_head_size => None,
+        Parse::Partial | Parse::NotOurs => Some(Head::Hyper),
     }
 }
 
