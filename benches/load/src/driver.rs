@@ -260,6 +260,34 @@ impl Cycles {
     }
 }
 
+/// The TLS handshake phase (`--tls` only): full handshakes (no resumption), each connection
+/// closed once its handshake is done.
+#[derive(Debug, Clone, Default)]
+pub struct Handshakes {
+    /// Handshakes asked for.
+    pub asked: usize,
+    /// Handshakes that completed.
+    pub ok: usize,
+    /// At most this many at once.
+    pub in_flight: usize,
+    /// The window, s.
+    pub window_s: f64,
+    /// Server CPU over the window, µs.
+    pub cpu_us: u64,
+}
+
+impl Handshakes {
+    /// Completed handshakes per second.
+    pub fn per_s(&self) -> f64 {
+        self.ok as f64 / self.window_s.max(1e-9)
+    }
+
+    /// Server CPU per completed handshake, µs.
+    pub fn cpu_per_handshake_us(&self) -> f64 {
+        self.cpu_us as f64 / self.ok.max(1) as f64
+    }
+}
+
 /// Everything measured for one server.
 #[derive(Debug, Clone)]
 pub struct ServerResult {
@@ -271,6 +299,8 @@ pub struct ServerResult {
     pub load: Load,
     /// Phase 3.
     pub cycles: Cycles,
+    /// Phase 4, over TLS only.
+    pub handshakes: Option<Handshakes>,
 }
 
 /// A started server, killed (and reaped) on drop.
@@ -489,12 +519,32 @@ pub async fn measure(config: &Config, spec: &ServerSpec) -> io::Result<ServerRes
         rss_after: rss()?,
         settled_in,
     };
+    // 4. TLS handshakes per second: as many as the cycles, 64 in flight.
+    let handshakes = if crate::tls::enabled() {
+        settle_fds(pid, fds_base, config.cycle_settle).await;
+        let in_flight = 64;
+        let cpu_before = proc::cpu_us(pid).ok_or_else(|| missing("stat"))?;
+        let start = Instant::now();
+        let ok = client::handshakes(addr, config.cycles, in_flight).await;
+        let window_s = start.elapsed().as_secs_f64();
+        let cpu_after = proc::cpu_us(pid).ok_or_else(|| missing("stat"))?;
+        Some(Handshakes {
+            asked: config.cycles,
+            ok,
+            in_flight,
+            window_s,
+            cpu_us: cpu_after.saturating_sub(cpu_before),
+        })
+    } else {
+        None
+    };
     drop(server);
     Ok(ServerResult {
         spec: spec.clone(),
         idle,
         load,
         cycles,
+        handshakes,
     })
 }
 
@@ -523,6 +573,19 @@ pub async fn run(config: &Config, servers: &[ServerSpec]) -> io::Result<Vec<Serv
             result.cycles.settled_in.as_secs_f64(),
             result.load.stamps,
         );
+        if let Some(h) = &result.handshakes {
+            eprintln!(
+                "loadtest: {} TLS handshakes: {}/{} in {:.2} s ({} in flight): {:.0}/s, \
+                 {:.0} µs server CPU each",
+                spec.name,
+                h.ok,
+                h.asked,
+                h.window_s,
+                h.in_flight,
+                h.per_s(),
+                h.cpu_per_handshake_us(),
+            );
+        }
         results.push(result);
     }
     Ok(results)

@@ -6,6 +6,7 @@
 //!   per second, each event's data being `"<seq> <send time, ns since the Unix epoch>"`;
 //! - [`client`]: a light load client (tokio, one thread, raw HTTP/1.1, kernel receive
 //!   timestamps) holding N streams;
+//! - [`tls`]: the client's HTTPS mode (`loadtest --tls`, the ssewire servers' `--tls`);
 //! - [`driver`]: starts each server as a child process and measures it (`loadtest` binary).
 //!
 //! Everything runs on 127.0.0.1, bounded in count and time.
@@ -15,3 +16,4 @@ pub mod driver;
 pub mod proc;
 pub mod publish;
 pub mod sys;
+pub mod tls;

@@ -60,6 +60,8 @@ pub struct ServerArgs {
     /// environment, which the driver's children inherit): each connection's task writes its own
     /// events, the baseline the lanes are measured against.
     pub no_lanes: bool,
+    /// Serve HTTPS (`--tls`) with a self-signed certificate made at start ([`self_signed`]).
+    pub tls: bool,
 }
 
 impl ServerArgs {
@@ -81,11 +83,16 @@ impl ServerArgs {
             max_life: Duration::from_secs(900),
             local_executor: false,
             no_lanes: std::env::var_os("SSEWIRE_NO_LANES").is_some(),
+            tls: false,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
             if flag == "--local-executor" {
                 args.local_executor = true;
+                continue;
+            }
+            if flag == "--tls" {
+                args.tls = true;
                 continue;
             }
             if flag == "--no-lanes" {
@@ -94,7 +101,9 @@ impl ServerArgs {
             }
             let value = it.next().unwrap_or_default();
             let bad = || -> ! {
-                eprintln!("usage: [--rate EVENTS_PER_S] [--count N] [--max-secs S]; bad {flag}");
+                eprintln!(
+                    "usage: [--rate EVENTS_PER_S] [--count N] [--max-secs S] [--tls]; bad {flag}"
+                );
                 std::process::exit(64)
             };
             match flag.as_str() {
@@ -108,6 +117,20 @@ impl ServerArgs {
         }
         args
     }
+}
+
+/// A new self-signed certificate for `localhost` and `127.0.0.1` (the load client accepts any
+/// certificate: it measures the server, not the PKI).
+///
+/// # Panics
+///
+/// rcgen could not make the certificate.
+pub fn self_signed() -> ssewire_server::TlsConfig {
+    let made = rcgen::generate_simple_self_signed(["localhost".into(), "127.0.0.1".into()])
+        .expect("rcgen makes a certificate");
+    let (cert, key) = (made.cert.pem(), made.signing_key.serialize_pem());
+    ssewire_server::TlsConfig::from_pem(cert.as_bytes(), key.as_bytes())
+        .expect("a certificate rcgen made")
 }
 
 /// Prints the line the driver waits for, `PORT <port>`, and flushes.

@@ -1,5 +1,6 @@
 //! The ssewire room server on async-std (`ssewire_demo::room`, a [`Hub`] behind
 //! `ssewire_async_std::serve`) plus the load benchmark's `/control` publisher. Prints `PORT <port>`.
+//! `--tls`: HTTPS with a self-signed certificate made at start.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -19,7 +20,7 @@ fn main() -> std::io::Result<()> {
     async_std::task::block_on(async {
         start(&hub, &publisher, args.plan);
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        let server = ssewire_async_std::serve_with(addr, config, move |request: Request| {
+        let handler = move |request: Request| {
             let (hub, publisher) = (hub.clone(), publisher.clone());
             async move {
                 if request.path() != "/control" {
@@ -33,8 +34,12 @@ fn main() -> std::io::Result<()> {
                     None => Response::status(StatusCode::BAD_REQUEST),
                 }
             }
-        })
-        .await?;
+        };
+        let server = if args.tls {
+            ssewire_async_std::serve_tls_with(addr, config, sys::self_signed(), handler).await?
+        } else {
+            ssewire_async_std::serve_with(addr, config, handler).await?
+        };
         sys::announce_port(server.local_addr().port());
         server.stopped().await;
         Ok(())

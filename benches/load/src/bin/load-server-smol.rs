@@ -1,5 +1,6 @@
 //! The ssewire room server on smol (`ssewire_demo::room`, a [`Hub`] behind
 //! `ssewire_smol::serve`) plus the load benchmark's `/control` publisher. Prints `PORT <port>`.
+//! `--tls`: HTTPS with a self-signed certificate made at start.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -51,7 +52,12 @@ fn main() -> std::io::Result<()> {
                 }
             }
         };
-        let server = ssewire_smol::serve_on(&ex, addr, config, handler).await?;
+        let server = if args.tls {
+            let runtime = ssewire_smol::Smol::with_executor(&ex);
+            ssewire_server::serve_tls(runtime, addr, config, sys::self_signed(), handler).await?
+        } else {
+            ssewire_smol::serve_on(&ex, addr, config, handler).await?
+        };
         sys::announce_port(server.local_addr().port());
         server.stopped().await;
         Ok(())

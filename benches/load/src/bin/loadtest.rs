@@ -8,7 +8,8 @@
 //! reversed every other round, and judge each target by the median of the rounds' ratios: the
 //! machine drifts over a run, and a server measured once, at one end of it, carries that drift),
 //! `--out FILE` (also write the table there), `--pin S,C` (the server on core S, this client on
-//! core C; the default on a machine with two cores or more is `0,1`), `--no-pin`.
+//! core C; the default on a machine with two cores or more is `0,1`), `--no-pin`, `--tls` (our
+//! two servers over HTTPS, HTTP/1.1 by ALPN, with a TLS handshake phase; see the README).
 
 use std::process::ExitCode;
 
@@ -21,10 +22,15 @@ fn main() -> ExitCode {
     let mut out: Option<String> = None;
     let mut rounds: usize = 1;
     let mut pin: Option<Option<Pinning>> = None;
+    let mut tls = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--smoke" {
             config = Config::smoke();
+            continue;
+        }
+        if flag == "--tls" {
+            tls = true;
             continue;
         }
         if flag == "--no-pin" {
@@ -96,6 +102,14 @@ fn main() -> ExitCode {
         servers.retain(|s| only.contains(&s.name));
         // Measured in the order given.
         servers.sort_by_key(|s| only.iter().position(|name| *name == s.name));
+    }
+    if tls {
+        // Only ours take `--tls`.
+        ssewire_load::tls::enable();
+        servers.retain(|s| s.role == driver::Role::Ours);
+        for spec in &mut servers {
+            spec.args.push("--tls".into());
+        }
     }
     let mut all = Vec::new();
     for round in 0..rounds {
