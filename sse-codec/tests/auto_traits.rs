@@ -18,8 +18,11 @@ fn public_types_are_send_sync_unpin_debug() {
     assert_traits::<Limits>();
     assert_traits::<Overflow>();
     assert_traits::<Error>();
+    assert_traits::<ssewire::EventRef<'static>>();
     #[cfg(feature = "json")]
     assert_traits::<ssewire::Json<serde_json::Value>>();
+    #[cfg(any(feature = "tokio-util", feature = "asynchronous-codec"))]
+    assert_traits::<ssewire::Encoder>();
 }
 
 #[test]
