@@ -51,7 +51,7 @@ pub(crate) struct Accepted<C> {
 pub(crate) async fn serve_connection<R, C, H, F>(
     runtime: R,
     accepted_conn: Accepted<C>,
-    config: Config,
+    config: Arc<Config>,
     handler: Arc<H>,
     lanes: Arc<fanout::Lanes>,
     guard: ConnGuard,
@@ -69,7 +69,15 @@ pub(crate) async fn serve_connection<R, C, H, F>(
     } = accepted_conn;
     let shutdown = guard.0.clone();
     let lean_handler = handler.clone();
-    let service = |track| service::<R, H, F>(handler, shutdown.clone(), config, remote_addr, track);
+    let service = |track| {
+        service::<R, H, F>(
+            handler,
+            shutdown.clone(),
+            config.clone(),
+            remote_addr,
+            track,
+        )
+    };
     // HTTP/2 with prior knowledge or HTTP/1.1, told apart by the first bytes. (hyper-util's
     // automatic builder does this too, but its connection is sized for HTTP/2 even when the
     // client speaks HTTP/1.1, which costs every idle SSE stream kilobytes.)
@@ -197,7 +205,7 @@ const HYPER_MAX_HEADERS: usize = 100;
 fn service<R, H, F>(
     handler: Arc<H>,
     shutdown: Arc<Shutdown>,
-    config: Config,
+    config: Arc<Config>,
     remote_addr: SocketAddr,
     track: Option<Arc<Track>>,
 ) -> impl hyper::service::Service<
@@ -215,6 +223,7 @@ where
     hyper::service::service_fn(move |request: http::Request<Incoming>| {
         let handler = handler.clone();
         let shutdown = shutdown.clone();
+        let config = config.clone();
         let guard = track.as_ref().map(StreamGuard::open);
         async move {
             let respond = |response: Response| {

@@ -209,7 +209,16 @@ where
     }));
     let rt = runtime.clone();
     runtime.spawn(async move {
-        accept_loop(rt, listener, config, tls, handler, shutdown, lanes).await;
+        accept_loop(
+            rt,
+            listener,
+            Arc::new(config),
+            tls,
+            handler,
+            shutdown,
+            lanes,
+        )
+        .await;
     });
     Ok(server)
 }
@@ -217,7 +226,9 @@ where
 async fn accept_loop<R, H, F>(
     runtime: R,
     listener: R::Listener,
-    config: Config,
+    // Shared: every connection's task holds it for its whole life, so a copy each would cost
+    // every idle stream the size of `Config`.
+    config: Arc<Config>,
     tls: Option<TlsConfig>,
     handler: Arc<H>,
     shutdown: Arc<Shutdown>,
@@ -263,7 +274,7 @@ async fn accept_loop<R, H, F>(
                         runtime.clone(),
                         tls.server_config(),
                         (conn, remote_addr),
-                        config,
+                        config.clone(),
                         handler.clone(),
                         lanes.clone(),
                         guard,
@@ -279,7 +290,7 @@ async fn accept_loop<R, H, F>(
                 let task = conn::serve_connection(
                     runtime.clone(),
                     accepted,
-                    config,
+                    config.clone(),
                     handler.clone(),
                     lanes.clone(),
                     guard,

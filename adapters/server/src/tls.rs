@@ -285,7 +285,7 @@ pub(crate) async fn serve_connection<R, C, H, F>(
     runtime: R,
     tls: Arc<ServerConfig>,
     (conn, remote_addr): (C, SocketAddr),
-    config: Config,
+    config: Arc<Config>,
     handler: Arc<H>,
     lanes: Arc<fanout::Lanes>,
     guard: ConnGuard,
