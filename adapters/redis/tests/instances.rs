@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::RedisServer;
+use common::{Client, RedisServer, totals};
 use futures_lite::StreamExt;
 use ssewire::{Decoder, Event};
 use ssewire_redis::{Config, RedisHub};
@@ -19,25 +19,6 @@ use ssewire_stream::HubConfig;
 const INSTANCES: usize = 3;
 const CLIENTS: usize = 24;
 const EVENTS: usize = 10_002;
-
-#[derive(Debug, Default, Clone)]
-struct Client {
-    /// The last id seen and its counter.
-    last: Option<String>,
-    n: u64,
-    events: u64,
-    hops: u64,
-    resets: u64,
-    duplicates: u64,
-    /// Events out of order or missing (a counter that did not grow by one).
-    gaps: u64,
-}
-
-fn counter(id: &str) -> u64 {
-    id.split_once('-')
-        .and_then(|(_, n)| n.parse().ok())
-        .expect("an id <ms>-<n>")
-}
 
 async fn run_client(
     seed: u64,
@@ -53,7 +34,6 @@ async fn run_client(
         rng
     };
     let mut at = (random() % INSTANCES as u64) as usize;
-    let mut after_reset = false;
     while !stop.load(Ordering::SeqCst) {
         let last = state.lock().unwrap().last.clone();
         let mut sub = instances[at].subscribe("t", last.as_deref()).await.unwrap();
@@ -72,25 +52,7 @@ async fn run_client(
             let mut buf = bytes::BytesMut::from(&frame[..]);
             while let Some(event) = decoder.decode(&mut buf).unwrap() {
                 taken += 1;
-                let mut client = state.lock().unwrap();
-                if event.event_type() == "reset" {
-                    client.resets += 1;
-                    after_reset = true;
-                    continue;
-                }
-                let id = event.id().expect("an id").to_string();
-                let n = counter(&id);
-                if client.last.as_deref() == Some(id.as_str()) || (!after_reset && n <= client.n) {
-                    client.duplicates += 1;
-                    continue;
-                }
-                if !after_reset && client.last.is_some() && n != client.n + 1 {
-                    client.gaps += 1;
-                }
-                after_reset = false;
-                client.n = n;
-                client.last = Some(id);
-                client.events += 1;
+                state.lock().unwrap().record(&event);
             }
         }
         drop(sub);
@@ -162,19 +124,6 @@ fn newest_id(redis: &RedisServer) -> String {
         .expect("a newest entry")
         .trim()
         .to_string()
-}
-
-fn totals(clients: &[Arc<Mutex<Client>>]) -> Client {
-    let mut sum = Client::default();
-    for c in clients {
-        let c = c.lock().unwrap();
-        sum.events += c.events;
-        sum.hops += c.hops;
-        sum.resets += c.resets;
-        sum.duplicates += c.duplicates;
-        sum.gaps += c.gaps;
-    }
-    sum
 }
 
 #[test]

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::RedisServer;
+use common::{Client, RedisServer, totals};
 use ssewire::Decoder;
 use ssewire_demo::room::Room;
 use ssewire_redis::{Config, RedisHub};
@@ -189,27 +189,6 @@ impl Drop for Servers {
     }
 }
 
-#[derive(Debug, Default, Clone)]
-struct Client {
-    /// The last id seen and its counter.
-    last: Option<String>,
-    n: u64,
-    events: u64,
-    hops: u64,
-    resets: u64,
-    duplicates: u64,
-    /// Events out of order or missing (a counter that did not grow by one).
-    gaps: u64,
-    /// Events whose text differs from what another client got under the same id.
-    mismatches: u64,
-}
-
-fn counter(id: &str) -> u64 {
-    id.split_once('-')
-        .and_then(|(_, n)| n.parse().ok())
-        .expect("an id <ms>-<n>")
-}
-
 /// A chunked HTTP/1.1 body, undone as it arrives.
 #[derive(Default)]
 struct Chunked {
@@ -287,7 +266,6 @@ fn run_client(
         rng
     };
     let mut at = (random() % addrs.len() as u64) as usize;
-    let mut after_reset = false;
     while !stop.load(Ordering::SeqCst) {
         let last = state.lock().unwrap().last.clone();
         let budget = 5 + random() % 60;
@@ -335,29 +313,14 @@ fn run_client(
             while let Some(event) = decoder.decode(&mut body).unwrap() {
                 taken += 1;
                 let mut client = state.lock().unwrap();
-                if event.event_type() == "reset" {
-                    client.resets += 1;
-                    after_reset = true;
+                let Some(id) = client.record(&event) else {
                     continue;
-                }
-                let id = event.id().expect("an id").to_string();
-                let n = counter(&id);
-                if client.last.as_deref() == Some(id.as_str()) || (!after_reset && n <= client.n) {
-                    client.duplicates += 1;
-                    continue;
-                }
-                if !after_reset && client.last.is_some() && n != client.n + 1 {
-                    client.gaps += 1;
-                }
+                };
                 let text = event.data().to_string();
                 let mut texts = texts.lock().unwrap();
-                if texts.entry(id.clone()).or_insert_with(|| text.clone()) != &text {
+                if texts.entry(id).or_insert_with(|| text.clone()) != &text {
                     client.mismatches += 1;
                 }
-                after_reset = false;
-                client.n = n;
-                client.last = Some(id);
-                client.events += 1;
             }
             if !open {
                 break 'read;
@@ -435,20 +398,6 @@ fn caught_up(redis: &RedisServer, clients: &[Arc<Mutex<Client>>], within: Durati
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn totals(clients: &[Arc<Mutex<Client>>]) -> Client {
-    let mut sum = Client::default();
-    for c in clients {
-        let c = c.lock().unwrap();
-        sum.events += c.events;
-        sum.hops += c.hops;
-        sum.resets += c.resets;
-        sum.duplicates += c.duplicates;
-        sum.gaps += c.gaps;
-        sum.mismatches += c.mismatches;
-    }
-    sum
 }
 
 fn three_servers_one_redis() {

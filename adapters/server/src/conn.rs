@@ -21,7 +21,7 @@ use atomic_waker::AtomicWaker;
 use crate::body::{Body, into_http};
 use crate::conn_io::StallWatch;
 use crate::hyper_rt::{Exec, RuntimeTimer};
-use crate::server::{ConnGuard, FLUSH_AFTER_END, Shutdown, until_set};
+use crate::server::{ConnGuard, FLUSH_AFTER_END, Shutdown, sleep_unless_stopping};
 use crate::stats::{self, Limit};
 use crate::{Config, Request, Response, Runtime, conn_io, fanout, lean};
 use http::StatusCode;
@@ -89,13 +89,7 @@ pub(crate) async fn serve_connection<R, C, H, F>(
             // A client that has sent nothing yet has no request in flight: shutdown closes it
             // at once. (Made here, not before the match: a future alive across the stream's
             // awaits costs every idle stream its size.)
-            let deadline = async {
-                with_deadline(
-                    until_set(&shutdown, &shutdown.stopping),
-                    R::sleep(config.header_read_timeout),
-                )
-                .await;
-            };
+            let deadline = sleep_unless_stopping::<R>(&shutdown, config.header_read_timeout);
             with_deadline(sniff(conn), deadline).await
         }
     };

@@ -133,6 +133,12 @@ pub(crate) async fn until_set(state: &Shutdown, flag: &AtomicBool) {
     }
 }
 
+/// Resolves after `duration`, or sooner once the server is stopping: the deadline of a wait that
+/// a shutdown cuts short (a silent client's first bytes, a TLS handshake, an accept back-off).
+pub(crate) async fn sleep_unless_stopping<R: Runtime>(state: &Shutdown, duration: Duration) {
+    conn::with_deadline(until_set(state, &state.stopping), R::sleep(duration)).await;
+}
+
 /// Waits until no connection is open or `deadline` completes.
 async fn wait_drained(state: &Shutdown, deadline: impl Future<Output = ()>) {
     let mut deadline = core::pin::pin!(deadline);
@@ -301,8 +307,7 @@ async fn accept_loop<R, H, F>(
                 // Out of file descriptors and similar: back off instead of spinning, but not
                 // past a shutdown.
                 if !is_connection_error(&e) {
-                    let stopping = until_set(&shutdown, &shutdown.stopping);
-                    conn::with_deadline(stopping, R::sleep(ACCEPT_BACKOFF)).await;
+                    sleep_unless_stopping::<R>(&shutdown, ACCEPT_BACKOFF).await;
                 }
             }
         }

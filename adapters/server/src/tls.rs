@@ -15,7 +15,7 @@ use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::conn::{self, Accepted, Protocol};
-use crate::server::{ConnGuard, until_set};
+use crate::server::{ConnGuard, sleep_unless_stopping};
 use crate::{Config, Request, Response, Runtime, Server, fanout};
 
 /// ALPN identifiers, in the server's order of preference.
@@ -297,13 +297,7 @@ pub(crate) async fn serve_connection<R, C, H, F>(
 {
     let acceptor = futures_rustls::TlsAcceptor::from(tls);
     let shutdown = guard.0.clone();
-    let deadline = async {
-        conn::with_deadline(
-            until_set(&shutdown, &shutdown.stopping),
-            R::sleep(config.tls_handshake_timeout),
-        )
-        .await;
-    };
+    let deadline = sleep_unless_stopping::<R>(&shutdown, config.tls_handshake_timeout);
     let Some(Ok(stream)) = conn::with_deadline(acceptor.accept(conn), deadline).await else {
         drop(guard);
         return;

@@ -88,7 +88,8 @@ fn marker(name: &'static str, data: String) -> Event {
 }
 
 struct Retained {
-    id: String,
+    /// Shared with [`HubState::newest`]: one allocation per event for both.
+    id: Arc<str>,
     frame: Bytes,
     /// When it was published (kept only with [`HubConfig::max_age`]).
     at: Option<Instant>,
@@ -96,6 +97,8 @@ struct Retained {
 
 struct HubState {
     config: HubConfig,
+    /// `config.reset`, encoded once: every subscriber whose id the hub does not hold shares it.
+    reset: Bytes,
     next_id: u64,
     ring: VecDeque<Retained>,
     ring_bytes: usize,
@@ -105,7 +108,7 @@ struct HubState {
     subscribers: Slab<Arc<SubShared>>,
     /// The id of the newest event published or ingested (retained or not), `None` before the
     /// first and after [`Hub::clear`].
-    newest: Option<String>,
+    newest: Option<Arc<str>>,
     /// The wakers a publish or a disconnect collects, to wake once the hub is unlocked: kept here
     /// between calls so that waking 10 000 tasks does not grow a new buffer each time. Empty
     /// (but for its capacity) whenever the lock is free.
@@ -148,7 +151,7 @@ pub(crate) struct SubState {
     /// While a source behind the hub works out the replay (see [`Hub::subscribe_or_hold`]): the
     /// live frames that arrived meanwhile, with their ids, not yet visible to the stream. `queue`
     /// is empty while this is `Some`.
-    held: Option<VecDeque<(Box<str>, Bytes)>>,
+    held: Option<VecDeque<(Arc<str>, Bytes)>>,
     /// Live frames are dropped until the one with this id has passed (a client that already has
     /// them; see [`Subscription::answer`]).
     skip_through: Option<Box<str>>,
@@ -285,6 +288,7 @@ impl Hub {
     pub fn new(config: HubConfig) -> Self {
         Hub {
             state: Arc::new(Mutex::new(HubState {
+                reset: config.reset.to_bytes(),
                 config,
                 next_id: 1,
                 ring: VecDeque::new(),
@@ -358,13 +362,14 @@ impl Hub {
             ..
         } = &mut *state;
         // Retention: bounded by count and by bytes (and by age, above).
+        let id: Arc<str> = Arc::from(id);
+        *newest = Some(Arc::clone(&id));
         ring.push_back(Retained {
-            id: id.to_string(),
+            id: Arc::clone(&id),
             frame: frame.clone(),
             at: now,
         });
         *ring_bytes += frame.len();
-        *newest = Some(id.to_string());
         while ring.len() > config.max_events || (*ring_bytes > config.max_bytes && !ring.is_empty())
         {
             if let Some(old) = ring.pop_front() {
@@ -376,7 +381,7 @@ impl Hub {
         // is. The slab also holds the vacant slots of departed subscribers, skipped without a lock.
         let mut woken = mem::take(wakeups);
         for (_, sub) in subscribers.iter() {
-            offer(&mut lock(&sub.0), id, &frame, config, &mut woken);
+            offer(&mut lock(&sub.0), &id, &frame, config, &mut woken);
         }
         drop(state);
         self.wake(woken);
@@ -402,29 +407,7 @@ impl Hub {
     /// Takes time in proportion to what it replays (the search for `last_event_id` runs from the
     /// newest event back), not to the number of subscribers.
     pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
-        // Allocated before the hub is locked; filled under it (nobody else has it yet, so its own
-        // lock is free).
-        let shared = Arc::new(SubShared(Mutex::new(SubState::default())));
-        let mut state = lock(&self.state);
-        state.expire();
-        if let Some(last) = last_event_id {
-            let mut sub = lock(&shared.0);
-            match state.ring.iter().rposition(|r| r.id == last) {
-                Some(pos) => {
-                    for retained in state.ring.iter().skip(pos + 1) {
-                        sub.queue.push_back(retained.frame.clone());
-                    }
-                }
-                None => sub.queue.push_back(state.config.reset.to_bytes()),
-            }
-        }
-        let key = state.subscribers.insert(Arc::clone(&shared));
-        Subscription {
-            shared,
-            key,
-            hub: Arc::downgrade(&self.state),
-            gap_type: state.config.gap_type.clone(),
-        }
+        self.join(last_event_id, false).0
     }
 
     /// A subscription for a hub with a source of older events behind it (an engine such as Redis
@@ -464,22 +447,39 @@ impl Hub {
         &self,
         last_event_id: Option<&str>,
     ) -> Result<Subscription, (Subscription, Option<String>)> {
+        match self.join(last_event_id, true) {
+            (subscription, Some(newest)) => Err((subscription, newest)),
+            (subscription, None) => Ok(subscription),
+        }
+    }
+
+    /// A new subscriber: the retained events after `last_event_id` queued, then live. An id the
+    /// hub does not hold gets the reset event, or with `hold` a held subscription and the newest
+    /// id this hub has (`Some(newest)`; see [`Hub::subscribe_or_hold`]).
+    fn join(
+        &self,
+        last_event_id: Option<&str>,
+        hold: bool,
+    ) -> (Subscription, Option<Option<String>>) {
+        // Allocated before the hub is locked; filled under it (nobody else has it yet, so its own
+        // lock is free).
         let shared = Arc::new(SubShared(Mutex::new(SubState::default())));
         let mut state = lock(&self.state);
         state.expire();
         let mut newest = None;
         if let Some(last) = last_event_id {
             let mut sub = lock(&shared.0);
-            match state.ring.iter().rposition(|r| r.id == last) {
+            match state.ring.iter().rposition(|r| *r.id == *last) {
                 Some(pos) => {
                     for retained in state.ring.iter().skip(pos + 1) {
                         sub.queue.push_back(retained.frame.clone());
                     }
                 }
-                None => {
+                None if hold => {
                     sub.held = Some(VecDeque::new());
-                    newest = Some(state.newest.clone());
+                    newest = Some(state.newest.as_deref().map(String::from));
                 }
+                None => sub.queue.push_back(state.reset.clone()),
             }
         }
         let key = state.subscribers.insert(Arc::clone(&shared));
@@ -489,10 +489,7 @@ impl Hub {
             hub: Arc::downgrade(&self.state),
             gap_type: state.config.gap_type.clone(),
         };
-        match newest {
-            Some(newest) => Err((subscription, newest)),
-            None => Ok(subscription),
-        }
+        (subscription, newest)
     }
 
     /// Ends every subscriber's stream (a deploy, a resync): browsers reconnect with
@@ -554,7 +551,13 @@ impl Hub {
 
 /// Queues `frame` for one subscriber (its lock held), applying the slow policy, and collects
 /// the task to wake for it.
-fn offer(sub: &mut SubState, id: &str, frame: &Bytes, config: &HubConfig, woken: &mut Wakeups) {
+fn offer(
+    sub: &mut SubState,
+    id: &Arc<str>,
+    frame: &Bytes,
+    config: &HubConfig,
+    woken: &mut Wakeups,
+) {
     // A dropped subscription (whose `Drop` is about to vacate its slot) or an ended stream
     // takes nothing more.
     if sub.closed || sub.disconnected {
@@ -562,14 +565,14 @@ fn offer(sub: &mut SubState, id: &str, frame: &Bytes, config: &HubConfig, woken:
     }
     // The client has this one already, and those before it.
     if let Some(through) = &sub.skip_through {
-        if **through == *id {
+        if **through == **id {
             sub.skip_through = None;
         }
         return;
     }
     if let Some(held) = &mut sub.held {
         if held.len() < config.backlog.max(1) {
-            held.push_back((id.into(), frame.clone()));
+            held.push_back((Arc::clone(id), frame.clone()));
             return;
         }
         // Neither a gap marker (it would stand before a replay still to come) nor waiting

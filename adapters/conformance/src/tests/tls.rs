@@ -220,6 +220,15 @@ const PROTOCOLS: [(&str, &[&[u8]], http::Version); 2] = [
     ("h2", &[b"h2", b"http/1.1"], http::Version::HTTP_2),
 ];
 
+/// A stream that sends `hi` and stays open until the client leaves.
+fn hi_then_wait() -> Response {
+    Response::sse(|send| async move {
+        send.send("hi").await?;
+        send.closed().await;
+        Ok::<(), ssewire_stream::SendError>(())
+    })
+}
+
 async fn start_tls<R, H, F>(runtime: R, config: Config, tls: TlsConfig, handler: H) -> Server<R>
 where
     R: Runtime,
@@ -474,11 +483,7 @@ pub async fn tls_handshake_timeout<R: Runtime>(runtime: R) {
             ..Config::default()
         };
         let server = start_tls(runtime.clone(), config, cert.tls(), |_: Request| async {
-            Response::sse(|send| async move {
-                send.send("hi").await?;
-                send.closed().await;
-                Ok::<(), ssewire_stream::SendError>(())
-            })
+            hi_then_wait()
         })
         .await;
         let addr = server.local_addr();
@@ -524,11 +529,7 @@ pub async fn tls_over_cap_closed_at_accept<R: Runtime>(runtime: R) {
             ..Config::default()
         };
         let server = start_tls(runtime.clone(), config, cert.tls(), |_: Request| async {
-            Response::sse(|send| async move {
-                send.send("hi").await?;
-                send.closed().await;
-                Ok::<(), ssewire_stream::SendError>(())
-            })
+            hi_then_wait()
         })
         .await;
         let addr = server.local_addr();

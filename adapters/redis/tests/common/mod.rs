@@ -105,3 +105,69 @@ pub async fn take(sub: &mut Subscription, within: Duration) -> (Seen, bool) {
         }
     }
 }
+
+/// What one client hopping between instances received, counted as it arrives.
+#[derive(Debug, Default, Clone)]
+pub struct Client {
+    /// The last id seen and its counter.
+    pub last: Option<String>,
+    pub n: u64,
+    pub events: u64,
+    pub hops: u64,
+    pub resets: u64,
+    pub duplicates: u64,
+    /// Events out of order or missing (a counter that did not grow by one).
+    pub gaps: u64,
+    /// Events whose text differs from what another client got under the same id.
+    pub mismatches: u64,
+    /// A reset came: the next event starts the count anew.
+    pub after_reset: bool,
+}
+
+impl Client {
+    /// Counts `event`: a reset, a duplicate, or a new event (a gap when its counter is not the
+    /// next). Returns the id of a new event.
+    pub fn record(&mut self, event: &ssewire::Event) -> Option<String> {
+        if event.event_type() == "reset" {
+            self.resets += 1;
+            self.after_reset = true;
+            return None;
+        }
+        let id = event.id().expect("an id").to_string();
+        let n = counter(&id);
+        if self.last.as_deref() == Some(id.as_str()) || (!self.after_reset && n <= self.n) {
+            self.duplicates += 1;
+            return None;
+        }
+        if !self.after_reset && self.last.is_some() && n != self.n + 1 {
+            self.gaps += 1;
+        }
+        self.after_reset = false;
+        self.n = n;
+        self.last = Some(id.clone());
+        self.events += 1;
+        Some(id)
+    }
+}
+
+/// The dense counter of a stream entry id `<ms>-<n>`.
+pub fn counter(id: &str) -> u64 {
+    id.split_once('-')
+        .and_then(|(_, n)| n.parse().ok())
+        .expect("an id <ms>-<n>")
+}
+
+/// The clients' tallies added up.
+pub fn totals(clients: &[std::sync::Arc<std::sync::Mutex<Client>>]) -> Client {
+    let mut sum = Client::default();
+    for c in clients {
+        let c = c.lock().unwrap();
+        sum.events += c.events;
+        sum.hops += c.hops;
+        sum.resets += c.resets;
+        sum.duplicates += c.duplicates;
+        sum.gaps += c.gaps;
+        sum.mismatches += c.mismatches;
+    }
+    sum
+}

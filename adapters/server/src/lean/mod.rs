@@ -122,22 +122,21 @@ where
                 drop(out);
                 // A hub subscription, on a runtime whose sockets can be shared, is written by a
                 // fan-out task while it is idle (see `fanout`).
-                let hub = direct.clone();
-                let direct = direct.filter(|_| config.fan_out_lanes).and_then(|handle| {
-                    let conn = try_clone(io.get_ref())?;
-                    handle.attach(Box::new(ChunkSink(conn)));
-                    let lane = lanes.join(handle.clone());
-                    Some((handle, lane))
-                });
-                // Without a lane, the pump watches the subscription itself.
-                let hub = hub.filter(|_| direct.is_none());
+                let lane = direct
+                    .as_ref()
+                    .filter(|_| config.fan_out_lanes)
+                    .and_then(|handle| {
+                        let conn = try_clone(io.get_ref())?;
+                        handle.attach(Box::new(ChunkSink(conn)));
+                        Some(lanes.join(handle.clone()))
+                    });
                 let body = Body::Sse {
                     body,
                     shutdown: server,
                     direct: None,
                     in_a_row,
                 };
-                if pump::stream(io, body, direct, hub, &mut head, config.max_head_size)
+                if pump::stream(io, body, direct, lane, &mut head, config.max_head_size)
                     .await
                     .is_err()
                 {

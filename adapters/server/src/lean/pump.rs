@@ -22,15 +22,15 @@ use crate::conn_io::Io;
 /// A chunk is written before the next event is asked for: a client that does not read holds
 /// the producer back.
 ///
-/// With `direct` (a hub subscription and the waker of its lane), the stream releases the socket
-/// to the lane whenever it has written everything and the subscription has nothing more, and
-/// claims it back before it writes anything itself. `hub` is the subscription's handle when
-/// there is no `direct` (the lanes are off), to learn that the hub ended a slow subscriber.
+/// `sub` is the handle of a hub subscription (to learn that the hub ended a slow subscriber);
+/// with `lane` too (the waker of its fan-out lane), the stream releases the socket to the lane
+/// whenever it has written everything and the subscription has nothing more, and claims it back
+/// before it writes anything itself.
 pub(super) async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
     io: &mut Io<T>,
     mut body: Body,
-    direct: Option<(DirectHandle, Waker)>,
-    hub: Option<DirectHandle>,
+    sub: Option<DirectHandle>,
+    lane: Option<Waker>,
     next: &mut Vec<u8>,
     max_head: usize,
 ) -> io::Result<()> {
@@ -41,7 +41,7 @@ pub(super) async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
     // Zeroed once, not at every wake-up.
     let mut scratch = [0u8; 512];
     poll_fn(|cx| {
-        if released && let Some((handle, _)) = &direct {
+        if released && let Some(handle) = &sub {
             // While the lane is writing, it wakes this task when it is done.
             let rest = ready!(handle.claim(cx.waker()));
             released = false;
@@ -72,7 +72,7 @@ pub(super) async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
                     let written = Pin::new(&mut *io).poll_write_vectored(cx, &chunk.slices());
                     let Poll::Ready(written) = written else {
                         // A full socket: a hub that ends slow subscribers ends this one now.
-                        if let Some(handle) = direct.as_ref().map(|(h, _)| h).or(hub.as_ref())
+                        if let Some(handle) = &sub
                             && handle.disconnected(cx.waker())
                         {
                             return Poll::Ready(Err(io::ErrorKind::TimedOut.into()));
@@ -96,7 +96,7 @@ pub(super) async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
             ready!(Pin::new(&mut *io).poll_flush(cx))?;
             // Pending here (and only here) may release the socket to the lane: everything taken
             // is written.
-            match ready!(poll_body(&mut body, cx, &direct, &mut released)) {
+            match ready!(poll_body(&mut body, cx, &sub, &lane, &mut released)) {
                 Some(Ok(frame)) => {
                     // An empty chunk would end the body: skipped.
                     if let Ok(data) = frame.into_data()
@@ -135,12 +135,13 @@ pub(super) async fn stream<T: AsyncRead + AsyncWrite + Unpin>(
 fn poll_body(
     body: &mut Body,
     cx: &mut Context<'_>,
-    direct: &Option<(DirectHandle, Waker)>,
+    sub: &Option<DirectHandle>,
+    lane: &Option<Waker>,
     released: &mut bool,
 ) -> Poll<Option<Result<http_body::Frame<Bytes>, core::convert::Infallible>>> {
     let polled = Pin::new(body).poll_frame(cx);
     if polled.is_pending()
-        && let Some((handle, lane)) = direct
+        && let (Some(handle), Some(lane)) = (sub, lane)
     {
         *released = handle.release(lane);
     }
