@@ -11,7 +11,7 @@
 //!
 //! Measured (`benches/load`, server and client pinned to cores of their own, 5 000 streams at
 //! 10 events/s, medians of three rounds): against each connection's task writing its own events,
-//! the lanes cut server CPU per event by 17% on smol and 12% on async-std, and p99 latency by 15%
+//! the lanes cut server CPU per event by 17% on smol and 11% on async-std, and p99 latency by 15%
 //! and 10%.
 //!
 //! One lane per core, each a task on the server's runtime, spawned when the first subscription

@@ -3,7 +3,7 @@
 //! A server that serves many subscriptions can write each published frame to the client itself,
 //! from one task per core, instead of waking every subscription's own task for every event (one
 //! non-blocking `send` per subscriber per event). With 5 000 streams at 10 events/s, pinned to one
-//! core, this cut server CPU per event by 12–17% and p99 latency by 10–15% against each
+//! core, this cut server CPU per event by 11–17% and p99 latency by 10–15% against each
 //! connection's task writing its own events (`benches/load`, medians of three rounds).
 //!
 //! The socket has one writer at a time: the subscription's own task, or (once it has written
