@@ -1,5 +1,6 @@
 //! The driver: one future that runs the controller's actions over hyper client connections.
 
+use std::any::Any;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
@@ -12,27 +13,36 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_io::{AsyncRead, AsyncWrite};
 use http::{HeaderMap, Method, StatusCode, Uri, header};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
+use smol_hyper::rt::FuturesIo;
 use ssewire::Event;
 use ssewire_client::{Action, Connect, Controller, Input};
 
 use crate::event_source::Setup;
-use crate::request::{host_header, host_port, redirect_target, same_origin, target};
+use crate::request::{
+    absolute, host_header, host_port, is_https, redirect_target, same_origin, target,
+};
+use crate::tls::{self, Trust};
 use crate::{ClientEvent, Request, Runtime};
 
 /// The events the driver has produced and the stream has not yielded yet.
 pub(crate) type Queue = Arc<Mutex<VecDeque<ClientEvent>>>;
+/// The transport error behind the controller's latest `Ended::Error`, with its message, until
+/// the stream takes it.
+pub(crate) type Failure = Arc<Mutex<Option<io::Error>>>;
 /// The reconnect hook.
 pub(crate) type Hook = Box<dyn FnMut(&mut Request, &Connect) + Send>;
 /// The terminal predicate.
 pub(crate) type Terminal = Box<dyn Fn(&Event) -> bool + Send + Sync>;
 
 /// Runs the controller until it stops.
-pub(crate) async fn drive<R: Runtime>(setup: Setup<R>, queue: Queue) {
+pub(crate) async fn drive<R: Runtime>(setup: Setup<R>, queue: Queue, failure: Failure) {
     let Setup {
         runtime,
+        mut tls,
         mut request,
         config,
         terminal,
@@ -66,6 +76,8 @@ pub(crate) async fn drive<R: Runtime>(setup: Setup<R>, queue: Queue) {
                 }
                 let hop = Hop {
                     runtime: &runtime,
+                    tls: &mut tls,
+                    failure: &failure,
                     request: &request,
                     extra: &connect.headers,
                     max_redirects,
@@ -86,6 +98,9 @@ pub(crate) async fn drive<R: Runtime>(setup: Setup<R>, queue: Queue) {
 /// What one connection needs to know.
 struct Hop<'a, R> {
     runtime: &'a R,
+    /// The certificates `https` trusts.
+    tls: &'a mut Trust,
+    failure: &'a Failure,
     request: &'a Request,
     /// The controller's headers, which win over the request's.
     extra: &'a HeaderMap,
@@ -120,16 +135,22 @@ async fn connection<R: Runtime>(
     let head_deadline = clock.now().saturating_add(hop.timeout);
     let mut redirects = 0;
     let (response, mut conn) = loop {
-        let exchange = exchange(hop.runtime, &method, &url, &headers, &body);
+        let exchange = exchange(hop.runtime, &mut *hop.tls, &method, &url, &headers, &body);
         let timer = R::timer(head_deadline.saturating_sub(clock.now()));
         let outcome = match race(exchange, timer).await {
             Either::Left(outcome) => outcome,
-            Either::Right(()) => Err(io::ErrorKind::TimedOut),
+            Either::Right(()) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "no response from {url} within {:?} (dial, tls, redirects and head)",
+                    hop.timeout
+                ),
+            )),
         };
         let (response, conn) = match outcome {
             Ok(pair) => pair,
-            Err(kind) => {
-                sse.handle(clock.now(), random(), Input::Error(kind));
+            Err(error) => {
+                fail(sse, hop.failure, clock, error);
                 deliver(sse, queue, None).await;
                 return;
             }
@@ -188,7 +209,7 @@ async fn connection<R: Runtime>(
             Either::Right(()) => sse.handle(now, random(), Input::TimerFired),
             Either::Left(None) => sse.handle(now, random(), Input::End),
             Either::Left(Some(Err(error))) => {
-                sse.handle(now, random(), Input::Error(error_kind(&error)));
+                fail(sse, hop.failure, clock, hyper_error(error));
             }
             Either::Left(Some(Ok(frame))) => {
                 // Trailers carry nothing for an event stream.
@@ -201,6 +222,13 @@ async fn connection<R: Runtime>(
             return;
         }
     }
+}
+
+/// Hands a transport error to the controller (which sees its kind) and keeps it whole for
+/// [`EventSource::last_error`](crate::EventSource::last_error).
+fn fail(sse: &mut Controller, failure: &Failure, clock: Clock, error: io::Error) {
+    sse.handle(clock.now(), random(), Input::Error(error.kind()));
+    *failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
 }
 
 /// Drains the controller's actions into the queue, then waits until the stream has taken
@@ -258,19 +286,43 @@ fn drained(queue: &Queue) -> impl Future<Output = ()> + '_ {
     })
 }
 
-/// A hyper HTTP/1.1 connection's own future (with its `SendRequest`, which must live as long),
-/// polled alongside whatever waits on the connection.
+/// A task of a connection's own.
+type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A connection's own futures (hyper's HTTP/1.1 connection; HTTP/2's connection, dispatcher
+/// and per-stream tasks), polled alongside whatever waits on the connection, and its
+/// `SendRequest`, which must live as long. Nothing is spawned on the runtime: dropping this
+/// drops the socket and every task at once.
 struct Conn {
-    task: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    /// Tasks not finished yet (`None` once they are, until the next sweep).
+    tasks: Vec<Option<Task>>,
+    /// Where hyper's HTTP/2 client puts the tasks it spawns.
+    local: Option<Local>,
+    _sender: Box<dyn Any + Send>,
 }
 
 impl Conn {
     fn poll(&mut self, cx: &mut Context<'_>) {
-        if let Some(task) = &mut self.task
-            && task.as_mut().poll(cx).is_ready()
-        {
-            self.task = None;
+        // A task polled may spawn another, which is polled in the next round.
+        let mut polled = 0;
+        loop {
+            if let Some(local) = &self.local {
+                self.tasks.extend(local.take().into_iter().map(Some));
+            }
+            if polled == self.tasks.len() {
+                break;
+            }
+            let end = self.tasks.len();
+            for slot in &mut self.tasks[polled..end] {
+                if let Some(task) = slot
+                    && task.as_mut().poll(cx).is_ready()
+                {
+                    *slot = None;
+                }
+            }
+            polled = end;
         }
+        self.tasks.retain(Option::is_some);
     }
 
     /// `future`, with the connection driven while it waits.
@@ -284,44 +336,128 @@ impl Conn {
     }
 }
 
-/// Dials `url`, sends the request and waits for the response head.
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // The HTTP/2 tasks hold the executor, whose queue may hold tasks: drop them outside its
+        // lock, until it stays empty, so that no cycle keeps the socket open.
+        self.tasks.clear();
+        if let Some(local) = &self.local {
+            while !local.take().is_empty() {}
+        }
+    }
+}
+
+/// The executor hyper's HTTP/2 client spawns its tasks on: a queue the [`Conn`] empties into
+/// its own tasks, polled in the stream's `poll_next` (so they end with the stream).
+#[derive(Clone, Default)]
+struct Local(Arc<Mutex<Vec<Task>>>);
+
+impl Local {
+    fn take(&self) -> Vec<Task> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl<F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F> for Local {
+    fn execute(&self, future: F) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Box::pin(future));
+    }
+}
+
+/// Dials `url` (with TLS for `https`), sends the request over HTTP/2 if ALPN chose `h2` and
+/// HTTP/1.1 otherwise, and waits for the response head.
 async fn exchange<R: Runtime>(
     runtime: &R,
+    tls: &mut Trust,
     method: &Method,
     url: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(http::Response<Incoming>, Conn), io::ErrorKind> {
+) -> io::Result<(http::Response<Incoming>, Conn)> {
     let (host, port) = host_port(url);
-    let stream = runtime.connect(host, port).await.map_err(|e| e.kind())?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(smol_hyper::rt::FuturesIo::new(stream))
-            .await
-            .map_err(|e| error_kind(&e))?;
+    let stream = runtime
+        .connect(host, port)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("connect to {host}:{port}: {e}")))?;
     let mut request = http::Request::new(Full(Some(body.clone()).filter(|b| !b.is_empty())));
     *request.method_mut() = method.clone();
-    *request.uri_mut() = target(url);
     *request.headers_mut() = headers.clone();
+    if !is_https(url) {
+        return http1(stream, url, request).await;
+    }
+    let config = tls.config()?;
+    let stream = tls::connect(config, host, stream).await?;
+    if stream.get_ref().1.alpn_protocol() == Some(tls::ALPN_H2) {
+        http2(stream, url, request).await
+    } else {
+        http1(stream, url, request).await
+    }
+}
+
+/// The request over a new HTTP/1.1 connection: origin-form target and a `Host` header.
+async fn http1<T>(
+    io: T,
+    url: &Uri,
+    mut request: http::Request<Full>,
+) -> io::Result<(http::Response<Incoming>, Conn)>
+where
+    T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    *request.uri_mut() = target(url);
     if let Some(host) = host_header(url) {
         request.headers_mut().insert(header::HOST, host);
     }
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(FuturesIo::new(io))
+        .await
+        .map_err(hyper_error)?;
     let mut conn = Conn {
-        task: Some(Box::pin(async move {
+        tasks: vec![Some(Box::pin(async move {
             let _ = connection.await;
-        })),
+        }))],
+        local: None,
+        _sender: Box::new(()),
     };
     let response = conn
         .with(sender.send_request(request))
         .await
-        .map_err(|e| error_kind(&e))?;
+        .map_err(hyper_error)?;
     // The connection ends when both the `SendRequest` and the body are gone.
-    let task = conn.task.take();
-    conn.task = task.map(|task| -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(async move {
-            let _sender = sender;
-            task.await;
-        })
-    });
+    conn._sender = Box::new(sender);
+    Ok((response, conn))
+}
+
+/// The request over a new HTTP/2 connection: the absolute URL gives `:scheme`, `:authority`
+/// and `:path` (no `Host` header).
+async fn http2<T>(
+    io: T,
+    url: &Uri,
+    mut request: http::Request<Full>,
+) -> io::Result<(http::Response<Incoming>, Conn)>
+where
+    T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    *request.uri_mut() = absolute(url)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("bad url {url}")))?;
+    let local = Local::default();
+    let (mut sender, connection) = hyper::client::conn::http2::Builder::new(local.clone())
+        .handshake(FuturesIo::new(io))
+        .await
+        .map_err(hyper_error)?;
+    let mut conn = Conn {
+        tasks: vec![Some(Box::pin(async move {
+            let _ = connection.await;
+        }))],
+        local: Some(local),
+        _sender: Box::new(()),
+    };
+    let response = conn
+        .with(sender.send_request(request))
+        .await
+        .map_err(hyper_error)?;
+    conn._sender = Box::new(sender);
     Ok((response, conn))
 }
 
@@ -346,6 +482,11 @@ impl Body for Full {
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.0.as_ref().map_or(0, |b| b.len() as u64))
     }
+}
+
+/// A hyper error as an I/O error of the kind [`error_kind`] finds, its message kept.
+fn hyper_error(error: hyper::Error) -> io::Error {
+    io::Error::new(error_kind(&error), error)
 }
 
 /// The I/O error kind inside a hyper error; `UnexpectedEof` for a message cut short,

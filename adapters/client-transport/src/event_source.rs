@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -14,7 +15,10 @@ use http::{HeaderMap, StatusCode};
 use ssewire::{Event, EventId};
 use ssewire_client::{Config, Connect, StopReason, Wait};
 
-use crate::driver::{self, Hook, Queue, Terminal};
+use rustls::{ClientConfig, RootCertStore};
+
+use crate::driver::{self, Failure, Hook, Queue, Terminal};
+use crate::tls::Trust;
 use crate::{Error, Request, Runtime};
 
 /// What an [`EventSource`] yields: the `EventSource` events of a browser, and the reasons
@@ -63,15 +67,18 @@ pub enum ClientEvent {
 
 /// A reconnecting Server-Sent Events client on runtime `R`, as a [`Stream`] of
 /// [`ClientEvent`]s: the WHATWG `EventSource` processing model of
-/// [`ssewire_client::Controller`] over hyper 1 HTTP/1.1 client connections on the runtime's
-/// TCP.
+/// [`ssewire_client::Controller`] over hyper 1 client connections on the runtime's TCP:
+/// HTTP/1.1, or HTTP/2 over TLS when the server picks `h2` by ALPN (`https://` URLs; see
+/// [`with_root_certificates`](EventSource::with_root_certificates) for the certificates
+/// trusted).
 ///
 /// Nothing happens until the stream is first polled. Each connection makes the
 /// [`Request`] (method, URL, headers, body) with the controller's headers added (`Accept`,
 /// `Cache-Control: no-cache`, `Last-Event-ID` when the last event ID is not empty), follows up
 /// to 10 redirects ([`with_max_redirects`](EventSource::with_max_redirects)), and gives the
 /// dial, the redirects and the response head 30 s in all
-/// ([`with_timeout`](EventSource::with_timeout)). The connection is driven inside
+/// ([`with_timeout`](EventSource::with_timeout)); redirects may switch between `http` and
+/// `https`. Each connection carries one stream and is not pooled. The connection is driven inside
 /// `poll_next`: nothing is spawned, and [`close`](EventSource::close) or dropping the stream
 /// ends the connection and every timer at once. Events are read from the socket only as fast
 /// as the stream is polled.
@@ -107,6 +114,10 @@ pub struct EventSource<R: Runtime> {
     state: Mutex<State<R>>,
     /// Filled by the driver, emptied by `poll_next`.
     queue: Queue,
+    /// A transport error the driver reported and `poll_next` has not moved to `last_error`.
+    failure: Failure,
+    /// What [`EventSource::last_error`] returns.
+    last_error: Option<io::Error>,
 }
 
 enum State<R: Runtime> {
@@ -121,6 +132,7 @@ enum State<R: Runtime> {
 /// Everything the driver starts from.
 pub(crate) struct Setup<R> {
     pub(crate) runtime: R,
+    pub(crate) tls: Trust,
     pub(crate) request: Request,
     pub(crate) config: Config,
     pub(crate) terminal: Option<Terminal>,
@@ -148,7 +160,7 @@ impl<R: Runtime + Default> EventSource<R> {
     ///
     /// # Errors
     ///
-    /// `url` is not an absolute `http://` URL with a host.
+    /// `url` is not an absolute `http://` or `https://` URL with a host.
     ///
     /// # Examples
     ///
@@ -162,7 +174,7 @@ impl<R: Runtime + Default> EventSource<R> {
     ///
     /// # Errors
     ///
-    /// `url` is not an absolute `http://` URL with a host.
+    /// `url` is not an absolute `http://` or `https://` URL with a host.
     ///
     /// # Examples
     ///
@@ -198,6 +210,7 @@ impl<R: Runtime> EventSource<R> {
         EventSource {
             state: Mutex::new(State::Ready(Box::new(Setup {
                 runtime,
+                tls: Trust::Default,
                 request,
                 config: Config::default(),
                 terminal: None,
@@ -207,6 +220,8 @@ impl<R: Runtime> EventSource<R> {
                 timeout: Duration::from_secs(30),
             }))),
             queue: Arc::default(),
+            failure: Arc::default(),
+            last_error: None,
         }
     }
 
@@ -341,6 +356,88 @@ impl<R: Runtime> EventSource<R> {
         self.with(|setup| setup.timeout = timeout)
     }
 
+    /// Trusts these root certificates, and only these, for `https://` (a private CA, a test's
+    /// self-signed certificate), instead of those of the `webpki-roots` and `native-certs`
+    /// features. ALPN offers `h2` and `http/1.1`; the cryptography is rustls's `aws-lc-rs`
+    /// provider.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn example<R: ssewire_client_transport::Runtime + Default>() -> Result<(), Box<dyn std::error::Error>> {
+    /// use ssewire_client_transport::{EventSource, rustls};
+    /// use rustls::pki_types::{CertificateDer, pem::PemObject};
+    ///
+    /// let mut roots = rustls::RootCertStore::empty();
+    /// roots.add(CertificateDer::from_pem_file("ca.pem")?)?;
+    /// let events = EventSource::<R>::get("https://internal.example:8443/events")?
+    ///     .with_root_certificates(roots);
+    /// # drop(events); Ok(())
+    /// # }
+    /// ```
+    pub fn with_root_certificates(self, roots: RootCertStore) -> Self {
+        self.with(|setup| setup.tls = Trust::Roots(Arc::new(roots)))
+    }
+
+    /// A whole rustls client config for `https://` (client certificates, another provider,
+    /// other roots). Its `alpn_protocols` decide the protocol: HTTP/2 only if they hold `h2`
+    /// and the server picks it, HTTP/1.1 otherwise (empty: HTTP/1.1).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn example<R: ssewire_client_transport::Runtime + Default>(roots: ssewire_client_transport::rustls::RootCertStore) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use ssewire_client_transport::{EventSource, rustls};
+    ///
+    /// let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    /// let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    ///     .with_safe_default_protocol_versions()?
+    ///     .with_root_certificates(roots)
+    ///     .with_no_client_auth();
+    /// config.alpn_protocols = vec![b"http/1.1".to_vec()];  // never HTTP/2
+    /// let events = EventSource::<R>::get("https://example.com/events")?
+    ///     .with_tls_config(Arc::new(config));
+    /// # drop(events); Ok(())
+    /// # }
+    /// ```
+    pub fn with_tls_config(self, config: Arc<ClientConfig>) -> Self {
+        self.with(|setup| setup.tls = Trust::Config(config))
+    }
+
+    /// The transport error behind the latest [`ClientEvent::Retry`] or [`ClientEvent::Closed`]
+    /// whose reason is [`Ended::Error`](crate::Ended::Error), with its message: the
+    /// certificate rustls refused and why, the refused or timed-out connection, the HTTP
+    /// error. The reason itself carries only the [`io::ErrorKind`] (an untrusted certificate
+    /// is `InvalidData`); `None` until a transport error happens. The controller's rules
+    /// decide retrying as for any transport error.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example<R: ssewire_client_transport::Runtime + Default>() -> Result<(), Box<dyn std::error::Error>> {
+    /// use ssewire_client_transport::{ClientEvent, Ended, EventSource, Reason};
+    /// # use futures_core::Stream;
+    /// # async fn next<S: Stream + Unpin>(s: &mut S) -> Option<S::Item> {
+    /// #     std::future::poll_fn(|cx| std::pin::Pin::new(&mut *s).poll_next(cx)).await
+    /// # }
+    ///
+    /// let mut events = EventSource::<R>::get("https://self-signed.example/events")?;
+    /// while let Some(event) = next(&mut events).await {
+    ///     if let ClientEvent::Retry(wait) = &event
+    ///         && let Reason::Ended(Ended::Error(_)) = wait.reason
+    ///     {
+    ///         // "tls handshake with self-signed.example: invalid peer certificate: UnknownIssuer"
+    ///         eprintln!("{:?}", events.last_error());
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn last_error(&self) -> Option<&io::Error> {
+        self.last_error.as_ref()
+    }
+
     /// Stops now, like `EventSource.close()`: the connection and timers are dropped, events
     /// not yet yielded are discarded, and the stream yields
     /// `Closed(`[`StopReason::Closed`]`)`, then ends. Nothing if it already stopped.
@@ -374,6 +471,15 @@ impl<R: Runtime> Stream for EventSource<R> {
         let this = self.get_mut();
         loop {
             if let Some(event) = pop(&this.queue) {
+                // The driver reports an error before the `Retry` or `Closed` it causes.
+                if let Some(error) = this
+                    .failure
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take()
+                {
+                    this.last_error = Some(error);
+                }
                 return Poll::Ready(Some(event));
             }
             let state = this.state.get_mut().unwrap_or_else(PoisonError::into_inner);
@@ -382,7 +488,8 @@ impl<R: Runtime> Stream for EventSource<R> {
                     let State::Ready(setup) = std::mem::replace(state, State::Done) else {
                         unreachable!("matched above")
                     };
-                    *state = State::Running(Box::pin(driver::drive(*setup, this.queue.clone())));
+                    let driver = driver::drive(*setup, this.queue.clone(), this.failure.clone());
+                    *state = State::Running(Box::pin(driver));
                 }
                 // The driver waits for the queue to empty before it reads on (`driver::drained`),
                 // and is polled again only when it is empty: so it needs no waker for that.

@@ -19,9 +19,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
-    /// Not an absolute `http://` URL with a host.
+    /// Not an absolute `http://` or `https://` URL with a host.
     InvalidUrl,
-    /// A scheme other than `http` (`https` needs TLS, which this transport does not have yet).
+    /// A scheme other than `http` and `https`.
     UnsupportedScheme,
     /// A header name or value that HTTP does not allow.
     InvalidHeader,
@@ -30,8 +30,12 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Error::InvalidUrl => "invalid url: an absolute http:// url with a host is needed",
-            Error::UnsupportedScheme => "unsupported scheme: only http:// is supported",
+            Error::InvalidUrl => {
+                "invalid url: an absolute http:// or https:// url with a host is needed"
+            }
+            Error::UnsupportedScheme => {
+                "unsupported scheme: only http:// and https:// are supported"
+            }
             Error::InvalidHeader => "invalid header name or value",
         })
     }
@@ -67,7 +71,7 @@ impl From<Error> for std::io::Error {
 pub struct Request {
     /// `GET` unless made with [`Request::post`].
     pub method: Method,
-    /// An absolute `http://` URL.
+    /// An absolute `http://` or `https://` URL.
     pub url: Uri,
     /// Headers sent on every connection (`Authorization`, `Content-Type`, …).
     pub headers: HeaderMap,
@@ -80,7 +84,7 @@ impl Request {
     ///
     /// # Errors
     ///
-    /// `url` is not an absolute `http://` URL with a host.
+    /// `url` is not an absolute `http://` or `https://` URL with a host.
     ///
     /// # Examples
     ///
@@ -102,7 +106,7 @@ impl Request {
     ///
     /// # Errors
     ///
-    /// `url` is not an absolute `http://` URL with a host.
+    /// `url` is not an absolute `http://` or `https://` URL with a host.
     ///
     /// # Examples
     ///
@@ -149,7 +153,7 @@ pub(crate) fn header_pair(name: &str, value: &str) -> Result<(HeaderName, Header
     Ok((name, value))
 }
 
-/// `url` as an absolute `http://` URI with a host.
+/// `url` as an absolute `http://` or `https://` URI with a host.
 pub(crate) fn parse_url(url: &str) -> Result<Uri, Error> {
     let uri: Uri = url.parse().map_err(|_| Error::InvalidUrl)?;
     check(uri)
@@ -157,7 +161,7 @@ pub(crate) fn parse_url(url: &str) -> Result<Uri, Error> {
 
 fn check(uri: Uri) -> Result<Uri, Error> {
     match uri.scheme() {
-        Some(scheme) if *scheme == Scheme::HTTP => {}
+        Some(scheme) if *scheme == Scheme::HTTP || *scheme == Scheme::HTTPS => {}
         Some(_) => return Err(Error::UnsupportedScheme),
         None => return Err(Error::InvalidUrl),
     }
@@ -167,14 +171,20 @@ fn check(uri: Uri) -> Result<Uri, Error> {
     }
 }
 
-/// The host to dial (IPv6 without its brackets) and the port.
+/// Whether `uri` is `https://` (TLS).
+pub(crate) fn is_https(uri: &Uri) -> bool {
+    uri.scheme() == Some(&Scheme::HTTPS)
+}
+
+/// The host to dial (IPv6 without its brackets) and the port (80, or 443 for `https`).
 pub(crate) fn host_port(uri: &Uri) -> (&str, u16) {
     let host = uri.host().unwrap_or_default();
     let host = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
-    (host, uri.port_u16().unwrap_or(80))
+    let default = if is_https(uri) { 443 } else { 80 };
+    (host, uri.port_u16().unwrap_or(default))
 }
 
 /// The `Host` header: the authority without user information.
@@ -184,13 +194,27 @@ pub(crate) fn host_header(uri: &Uri) -> Option<HeaderValue> {
     HeaderValue::from_str(host).ok()
 }
 
-/// The origin-form request target (`/path?query`).
+/// The origin-form request target (`/path?query`), what HTTP/1.1 sends.
 pub(crate) fn target(uri: &Uri) -> Uri {
-    let path = uri
-        .path_and_query()
+    Uri::from(path_and_query(uri))
+}
+
+/// The absolute form without user information (`https://host:port/path?query`), from which
+/// HTTP/2 takes its `:scheme`, `:authority` and `:path`.
+pub(crate) fn absolute(uri: &Uri) -> Option<Uri> {
+    let authority = host_header(uri)?;
+    Uri::builder()
+        .scheme(uri.scheme()?.clone())
+        .authority(authority.as_bytes())
+        .path_and_query(path_and_query(uri))
+        .build()
+        .ok()
+}
+
+fn path_and_query(uri: &Uri) -> PathAndQuery {
+    uri.path_and_query()
         .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    Uri::from(path)
+        .unwrap_or_else(|| PathAndQuery::from_static("/"))
 }
 
 /// Whether two URLs have the same origin (scheme, host, port).
@@ -256,7 +280,11 @@ mod tests {
             location(base, "http://c.test/").as_deref(),
             Some("http://c.test/")
         );
-        assert_eq!(location(base, "https://c.test/"), None);
+        assert_eq!(
+            location(base, "https://c.test/").as_deref(),
+            Some("https://c.test/")
+        );
+        assert_eq!(location(base, "ftp://c.test/"), None);
     }
 
     #[test]
@@ -289,6 +317,9 @@ mod tests {
         assert_eq!(host_port(&uri), ("::1", 8080));
         assert_eq!(host_header(&uri).unwrap(), "[::1]:8080");
         assert_eq!(target(&uri), "/a?b");
+        assert_eq!(absolute(&uri).unwrap(), "http://[::1]:8080/a?b");
+        let tls: Uri = "https://h/".parse().unwrap();
+        assert_eq!((host_port(&tls), is_https(&tls)), (("h", 443), true));
         let bare: Uri = "http://h".parse().unwrap();
         assert_eq!(
             (host_port(&bare), target(&bare).to_string()),

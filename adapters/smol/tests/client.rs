@@ -710,12 +710,13 @@ fn close_and_drop_end_the_connection() {
     });
 }
 
-/// Bad URLs and headers are refused at construction; `https` is not supported yet.
+/// Bad URLs and headers are refused at construction; schemes other than `http` and `https`
+/// too.
 #[test]
 fn construction_errors() {
     use ssewire_smol::client::Error;
     assert_eq!(
-        EventSource::get("https://example.com/").unwrap_err(),
+        EventSource::get("ftp://example.com/").unwrap_err(),
         Error::UnsupportedScheme
     );
     assert_eq!(
