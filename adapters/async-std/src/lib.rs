@@ -58,8 +58,9 @@ pub use ssewire_client_transport as client;
 pub use ssewire_client_transport::ClientEvent;
 
 /// A reconnecting Server-Sent Events client on this runtime, a `Stream` of [`ClientEvent`]s:
-/// `EventSource::get(url)`, `EventSource::post(url, body)`; see
-/// [`ssewire_client_transport::EventSource`].
+/// `EventSource::get(url)`, `EventSource::post(url, body)`, `http://` or `https://` (HTTP/2
+/// when the server picks `h2` by ALPN; the roots of the `webpki-roots` and `native-certs`
+/// features, or `with_root_certificates`); see [`ssewire_client_transport::EventSource`].
 ///
 /// # Examples
 ///

@@ -97,8 +97,9 @@ fn summary(events: &[ClientEvent]) -> Vec<String> {
 
 /// Our TLS server on `127.0.0.1:0` (`h2` offered unless `http2` is false): `/events` sends `a`
 /// (id 1) and `b` (id 2) and ends; asked again with `Last-Event-ID: 2` it sends `c` (id 3)
-/// and `[DONE]`. `/hold` sends `a`, then a number every 5 ms until its client leaves, when it
-/// sets `gone`. Each `Last-Event-ID` seen goes to `ids`.
+/// and `[DONE]`. `/silent` opens and sends nothing more. `/hold` sends `a`, then a number
+/// every 5 ms until its client leaves, when it sets `gone`. Each `Last-Event-ID` seen goes to
+/// `ids`.
 async fn tls_server(
     cert: &TestCert,
     http2: bool,
@@ -115,10 +116,14 @@ async fn tls_server(
                 .push(request.last_event_id().map(str::to_owned));
             let resume = request.last_event_id() == Some("2");
             let hold = request.path() == "/hold";
+            let silent = request.path() == "/silent";
             let gone = gone.clone();
             async move {
                 Response::sse(move |send| async move {
-                    if hold {
+                    if silent {
+                        // Open (the server's first bytes go out), then nothing.
+                        std::future::pending::<()>().await;
+                    } else if hold {
                         let _gone = SetOnDrop(gone);
                         send.send("a").await?;
                         let mut n = 0u64;
@@ -374,5 +379,66 @@ fn a_config_of_ones_own_decides_alpn() {
             ["event a", "event b", "closed Ended(Clean)"]
         );
         server.shutdown(ms(100)).await;
+    });
+}
+
+/// What the HTTP/1.1 path bounds, HTTP/2 over TLS bounds too: a stream silent for
+/// `idle_timeout` is dropped and retried; a server that accepts but never answers the TLS
+/// handshake fails the attempt at `with_timeout`.
+#[test]
+fn idle_and_head_timeouts_over_tls() {
+    smol::block_on(async {
+        let cert = TestCert::new();
+        let server = tls_server(&cert, true, Arc::default(), Arc::default()).await;
+        let url = format!("https://{}/silent", server.local_addr());
+        let mut events = EventSource::get(&url)
+            .unwrap()
+            .with_root_certificates(roots(&cert))
+            .with_config(Config {
+                idle_timeout: Some(ms(200)),
+                max_retries: Some(0),
+                ..config()
+            });
+        assert_eq!(
+            summary(&all(&mut events).await),
+            [
+                "open 200",
+                "closed Exhausted { attempts: 0, last: Ended(IdleTimeout) }"
+            ]
+            .map(str::to_owned)
+        );
+        server.shutdown(ms(100)).await;
+
+        // Accepts, reads nothing, answers nothing.
+        let mute = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}/", mute.local_addr().unwrap());
+        let hold = smol::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = mute.accept().await {
+                held.push(socket);
+            }
+        });
+        let mut events = EventSource::get(&url)
+            .unwrap()
+            .with_root_certificates(roots(&cert))
+            .with_timeout(ms(200))
+            .with_config(Config {
+                reconnect: false,
+                ..config()
+            });
+        let items = all(&mut events).await;
+        assert!(
+            matches!(
+                &items[..],
+                [ClientEvent::Closed(StopReason::Ended(Ended::Error(
+                    ErrorKind::TimedOut
+                )))]
+            ),
+            "{:?}",
+            summary(&items)
+        );
+        let error = events.last_error().unwrap().to_string();
+        assert!(error.contains("no response"), "{error}");
+        hold.cancel().await;
     });
 }
