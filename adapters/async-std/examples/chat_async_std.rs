@@ -3,6 +3,7 @@
 //! `node_modules` after `npm ci`, from its CDN otherwise. The page's "AI proxy" mode streams
 //! from the demo's own OpenAI-style upstream, started here on another port, through the ssewire
 //! client. With `TLS_CERT` and `TLS_KEY` (PEM files), or `TLS_SELF_SIGNED=1`, it serves HTTPS.
+//! `GET /stats` answers the server's counters (`Server::stats`) as JSON.
 
 use ssewire_async_std::AsyncStd;
 use ssewire_demo::proxy::{self, Proxy};
@@ -14,7 +15,9 @@ fn main() -> std::io::Result<()> {
         let upstream = ssewire_async_std::serve(any_port, proxy::upstream::<AsyncStd>).await?;
         let upstream_url = format!("http://{}/v1/chat/completions", upstream.local_addr());
         let demo = Proxy::new(upstream_url.clone());
-        let handler = move |request| demo.handle::<AsyncStd>(request);
+        // `GET /stats`: the server's counters as JSON.
+        let stats = ssewire_demo::stats::StatsRoute::default();
+        let handler = stats.around(move |request| demo.handle::<AsyncStd>(request));
         // HTTPS (HTTP/2 for browsers) when TLS_CERT and TLS_KEY name PEM files.
         let (server, scheme) = match ssewire_demo::tls_from_env()? {
             Some(tls) => (
@@ -23,6 +26,7 @@ fn main() -> std::io::Result<()> {
             ),
             None => (ssewire_async_std::serve(addr, handler).await?, "http"),
         };
+        stats.serve_from(&server);
         println!(
             "ssewire chat demo (async-std) listening on {scheme}://{} (AI-proxy upstream: {upstream_url})",
             server.local_addr()

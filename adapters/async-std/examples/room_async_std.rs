@@ -2,6 +2,7 @@
 //! open the printed address in two windows. `PORT` picks the port (default 3000). With
 //! `REDIS_URL` (`redis://127.0.0.1/`) the room is shared by every instance run against that Redis;
 //! with `TLS_CERT` and `TLS_KEY` (PEM files), or `TLS_SELF_SIGNED=1`, it serves HTTPS.
+//! `GET /stats` answers the server's counters (`Server::stats`) as JSON.
 
 fn main() -> std::io::Result<()> {
     let addr = ssewire_demo::listen_addr();
@@ -10,7 +11,10 @@ fn main() -> std::io::Result<()> {
         if let Some(reader) = reader {
             async_std::task::spawn(reader);
         }
-        let handler = move |request| ssewire_demo::room::handle(room.clone(), request);
+        // `GET /stats`: the server's counters as JSON.
+        let stats = ssewire_demo::stats::StatsRoute::default();
+        let handler =
+            stats.around(move |request| ssewire_demo::room::handle(room.clone(), request));
         // HTTPS (HTTP/2 for browsers) when TLS_CERT and TLS_KEY name PEM files.
         let (server, scheme) = match ssewire_demo::tls_from_env()? {
             Some(tls) => (
@@ -19,6 +23,7 @@ fn main() -> std::io::Result<()> {
             ),
             None => (ssewire_async_std::serve(addr, handler).await?, "http"),
         };
+        stats.serve_from(&server);
         println!(
             "ssewire live room (async-std) listening on {scheme}://{}",
             server.local_addr()

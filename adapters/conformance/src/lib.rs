@@ -87,6 +87,12 @@ macro_rules! suite {
             request_body_limits
             http2_preface_only_closed
             http2_thousand_streams
+            http2_stalled_stream_closed
+            http2_header_list_too_large
+            pipelined_flood
+            closed_mid_head_and_mid_chunk
+            per_ip_cap_holds_under_two_thousand_connections
+            demo_stats_route
         }
         $crate::__suite! {
             ignored ($runtime) ($block_on)

@@ -10,6 +10,7 @@
 //!   subscribes with resume;
 //! - [`tail`]: follow a stream with the client, one JSON line per client event (the `tail`
 //!   examples);
+//! - [`stats`]: `GET /stats`, the server's counters as JSON, around any of them;
 //! - [`tls_from_env`]: HTTPS when `TLS_CERT` and `TLS_KEY` name PEM files (or `TLS_SELF_SIGNED=1`);
 //! - [`listen_addr`]: where a demo listens (`PORT`, default 3000, on 127.0.0.1).
 #![forbid(unsafe_code)]
@@ -19,6 +20,7 @@ mod https;
 mod listen;
 pub mod proxy;
 pub mod room;
+pub mod stats;
 pub mod tail;
 
 pub use https::tls_from_env;

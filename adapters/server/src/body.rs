@@ -8,7 +8,7 @@ use core::future::Future;
 use core::marker::PhantomData;
 use core::pin::Pin;
 use core::sync::atomic::Ordering;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use std::time::Instant;
 
@@ -18,6 +18,7 @@ use ssewire_stream::{SseBody, Timer};
 
 use crate::response::Kind;
 use crate::server::Shutdown;
+use crate::stats::OpenStream;
 use crate::{Config, Response, Runtime};
 
 /// The response body, written by the lean HTTP/1.1 path or handed to hyper.
@@ -26,7 +27,8 @@ pub(crate) enum Body {
     /// Ends (cleanly, with HTTP/1.1's last chunk) once the server's grace period is over.
     Sse {
         body: Pin<Box<dyn http_body::Body<Data = Bytes, Error = Infallible> + Send>>,
-        shutdown: Arc<Shutdown>,
+        /// The server's state, the stream counted open in its stats until dropped.
+        shutdown: OpenStream,
         /// Set for a hub subscription (see `fanout`).
         direct: Option<DirectHandle>,
         /// Frames yielded since the body was last `Pending` (see [`BUDGET`]).
@@ -82,6 +84,21 @@ impl http_body::Body for Body {
     }
 }
 
+impl Body {
+    /// Whether this is a hub subscription that the hub has ended (its slow-subscriber policy),
+    /// asked once the stream has ended; not when the server's shutdown ended it.
+    pub(crate) fn ended_by_hub(&self) -> bool {
+        match self {
+            Body::Sse {
+                direct: Some(handle),
+                shutdown,
+                ..
+            } => !shutdown.ended.load(Ordering::SeqCst) && handle.disconnected(Waker::noop()),
+            _ => false,
+        }
+    }
+}
+
 pub(crate) fn into_http<R: Runtime>(
     response: Response,
     config: &Config,
@@ -104,7 +121,7 @@ pub(crate) fn into_http<R: Runtime>(
             let stream = keep_alive.wrap(stream, clock);
             Body::Sse {
                 body: Box::pin(SseBody::new(stream)),
-                shutdown: shutdown.clone(),
+                shutdown: OpenStream::new(shutdown, direct.is_some()),
                 direct,
                 in_a_row: 0,
             }

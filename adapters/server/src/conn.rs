@@ -69,13 +69,15 @@ pub(crate) async fn serve_connection<R, C, H, F>(
     } = accepted_conn;
     let shutdown = guard.0.clone();
     let lean_handler = handler.clone();
-    let service = |track| {
+    let stall_runtime = runtime.clone();
+    let service = |track, http2: bool| {
         service::<R, H, F>(
             handler,
             shutdown.clone(),
             config.clone(),
             remote_addr,
             track,
+            http2.then_some(stall_runtime),
         )
     };
     // HTTP/2 with prior knowledge or HTTP/1.1, told apart by the first bytes. (hyper-util's
@@ -106,7 +108,7 @@ pub(crate) async fn serve_connection<R, C, H, F>(
         &shutdown.stats.http1
     };
     let open = stats::Open::new(counter);
-    let mut io = conn_io::Io::new(conn, prefix);
+    let mut io = conn_io::Io::new(conn, prefix, shutdown.clone());
     let stall = io.stall_watch();
     // The connection (and its socket) is gone before the guard says so.
     if http2 {
@@ -118,7 +120,7 @@ pub(crate) async fn serve_connection<R, C, H, F>(
             .keep_alive_interval(config.http2_keep_alive_interval)
             .keep_alive_timeout(config.http2_keep_alive_timeout)
             .max_header_list_size(config.http2_max_header_list_size)
-            .serve_connection(io, service(Some(track.clone())));
+            .serve_connection(io, service(Some(track.clone()), true));
         let watched = Watched::<_, R>::new(Box::pin(connection), track, None)
             .idle_timeout(config.http2_idle_timeout);
         let done = drive::<R, _>(
@@ -170,7 +172,8 @@ pub(crate) async fn serve_connection<R, C, H, F>(
                 builder.max_headers(config.max_headers);
             }
             // Boxed: the connection task stays small while the lean path serves a stream.
-            let connection = Box::pin(builder.serve_connection(io, service(Some(track.clone()))));
+            let connection =
+                Box::pin(builder.serve_connection(io, service(Some(track.clone()), false)));
             let deadline = since + config.header_read_timeout;
             let watched = Watched::<_, R>::new(connection, track, Some(deadline));
             let done = drive::<R, _>(
@@ -196,12 +199,15 @@ const HYPER_MAX_HEADERS: usize = 100;
 
 /// The hyper service of a connection: the request body read (within its size and deadline),
 /// then the handler. With `track`, each request counts as open until its response is over.
+/// With `http2` (the runtime), each event stream runs under a stall watchdog (see
+/// [`StreamStall`]).
 fn service<R, H, F>(
     handler: Arc<H>,
     shutdown: Arc<Shutdown>,
     config: Arc<Config>,
     remote_addr: SocketAddr,
     track: Option<Arc<Track>>,
+    http2: Option<R>,
 ) -> impl hyper::service::Service<
     http::Request<Incoming>,
     Response = http::Response<Tracked>,
@@ -219,12 +225,31 @@ where
         let shutdown = shutdown.clone();
         let config = config.clone();
         let guard = track.as_ref().map(StreamGuard::open);
+        let http2 = http2.clone();
         async move {
             let respond = |response: Response| {
                 let response = into_http::<R>(response, &config, &shutdown);
-                Ok::<_, Infallible>(response.map(|body| Tracked {
-                    body,
-                    _guard: guard,
+                Ok::<_, Infallible>(response.map(|body| {
+                    let inner = match (http2, &body) {
+                        (Some(runtime), Body::Sse { .. }) => {
+                            let stall = Arc::new(StreamStall::new(body, guard));
+                            runtime.spawn(stall_watchdog::<R>(
+                                stall.clone(),
+                                config.send_timeout,
+                                shutdown.clone(),
+                                remote_addr,
+                            ));
+                            Inner::Watched(Watchdogged(stall))
+                        }
+                        _ => Inner::Plain {
+                            body,
+                            _guard: guard,
+                        },
+                    };
+                    Tracked {
+                        inner,
+                        peer: remote_addr,
+                    }
                 }))
             };
             let (parts, body) = request.into_parts();
@@ -309,27 +334,169 @@ impl Drop for StreamGuard {
 
 /// A response body that holds its request's place in the connection's [`Track`].
 pub(crate) struct Tracked {
-    body: Body,
-    _guard: Option<StreamGuard>,
+    inner: Inner,
+    /// The client's address, for the report of a slow subscriber.
+    peer: SocketAddr,
+}
+
+/// A hyper response body: as it is, or (an HTTP/2 event stream) shared with its watchdog.
+enum Inner {
+    Plain {
+        body: Body,
+        _guard: Option<StreamGuard>,
+    },
+    Watched(Watchdogged),
+}
+
+type Frame = Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>>;
+
+/// Polls `body`; at its end, counts a hub subscription the hub ended (its slow-subscriber
+/// policy).
+fn poll_counted(body: &mut Body, cx: &mut Context<'_>, peer: SocketAddr) -> Frame {
+    use http_body::Body as _;
+    let polled = Pin::new(&mut *body).poll_frame(cx);
+    if let Poll::Ready(None) = polled
+        && body.ended_by_hub()
+        && let Body::Sse { shutdown, .. } = body
+    {
+        shutdown.stats.closed(Limit::SlowSubscriber, peer);
+    }
+    polled
 }
 
 impl http_body::Body for Tracked {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
-        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Frame {
+        let this = self.get_mut();
+        match &mut this.inner {
+            Inner::Plain { body, .. } => poll_counted(body, cx, this.peer),
+            Inner::Watched(Watchdogged(stall)) => {
+                let mut slot = lock(&stall.slot);
+                stall.polls.fetch_add(1, Ordering::Relaxed);
+                // Dropped by the watchdog: the stream ends (hyper sends an empty last DATA
+                // frame once the client grants window for the frame it holds).
+                let Some((body, _)) = slot.as_mut() else {
+                    return Poll::Ready(None);
+                };
+                let polled = poll_counted(body, cx, this.peer);
+                stall
+                    .owed
+                    .store(matches!(polled, Poll::Ready(Some(_))), Ordering::Relaxed);
+                polled
+            }
+        }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+        match &self.inner {
+            Inner::Plain { body, .. } => body.is_end_stream(),
+            Inner::Watched(_) => false,
+        }
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        self.body.size_hint()
+        match &self.inner {
+            Inner::Plain { body, .. } => body.size_hint(),
+            Inner::Watched(_) => http_body::SizeHint::default(),
+        }
+    }
+}
+
+/// An HTTP/2 event stream and what its watchdog sees of it.
+///
+/// hyper polls a response body only while its stream has flow-control window: a client that
+/// opens a stream and never grants window (never reads) leaves the body unpolled and its
+/// producer (or hub subscription) held forever, while the socket itself is not stalled (other
+/// streams and PINGs go through), so the connection's send timeout does not see it. hyper
+/// offers no way to reset one stream from outside its body, and the body is not polled, so the
+/// watchdog (a task per HTTP/2 event stream, woken every quarter of `send_timeout`) drops the
+/// body itself once hyper has held a frame of it for `send_timeout` without polling again: the
+/// producer and subscription go, the stream's place in the connection's idle count too, and the
+/// stream ends as soon as hyper polls it again (when the client grants window, or the
+/// connection closes: at its idle timeout once no other stream is open). The body sits behind a
+/// mutex that only the watchdog contends for (at its ticks).
+struct StreamStall {
+    /// The body and its place in the connection's [`Track`]; `None` once the watchdog took it.
+    slot: std::sync::Mutex<Option<(Body, Option<StreamGuard>)>>,
+    /// Polls of the body so far.
+    polls: AtomicU64,
+    /// Whether the last poll returned a frame (hyper holds it until it has window for it).
+    owed: AtomicBool,
+    /// Set when hyper drops the body: the watchdog ends.
+    done: AtomicBool,
+    watchdog: AtomicWaker,
+}
+
+impl StreamStall {
+    fn new(body: Body, guard: Option<StreamGuard>) -> Self {
+        StreamStall {
+            slot: std::sync::Mutex::new(Some((body, guard))),
+            polls: AtomicU64::new(0),
+            owed: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+            watchdog: AtomicWaker::new(),
+        }
+    }
+}
+
+/// hyper's handle on a watched body: dropping it ends the watchdog.
+struct Watchdogged(Arc<StreamStall>);
+
+impl Drop for Watchdogged {
+    fn drop(&mut self) {
+        self.0.done.store(true, Ordering::SeqCst);
+        self.0.watchdog.wake();
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Drops an HTTP/2 event stream's body once hyper has held a frame of it for `send_timeout`
+/// without polling it again (see [`StreamStall`]); ends when hyper drops the body.
+async fn stall_watchdog<R: Runtime>(
+    stall: Arc<StreamStall>,
+    send_timeout: Duration,
+    shutdown: Arc<Shutdown>,
+    peer: SocketAddr,
+) {
+    let tick = (send_timeout / 4).max(Duration::from_millis(1));
+    let done = || {
+        core::future::poll_fn(|cx| {
+            stall.watchdog.register(cx.waker());
+            if stall.done.load(Ordering::SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    };
+    let mut last = u64::MAX;
+    // How long hyper has held a frame without polling again, at least.
+    let mut held = Duration::ZERO;
+    loop {
+        if with_deadline(done(), R::sleep(tick)).await.is_some() {
+            return;
+        }
+        let polls = stall.polls.load(Ordering::Relaxed);
+        if stall.owed.load(Ordering::Relaxed) && polls == last {
+            held += tick;
+        } else {
+            held = Duration::ZERO;
+        }
+        last = polls;
+        if held >= send_timeout {
+            let taken = lock(&stall.slot).take();
+            if taken.is_some() {
+                shutdown.stats.closed(Limit::Http2StreamStalled, peer);
+            }
+            // Dropped unlocked: the producer's drop runs no code of ours under the lock.
+            drop(taken);
+            return;
+        }
     }
 }
 

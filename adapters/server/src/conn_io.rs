@@ -20,6 +20,8 @@ use atomic_waker::AtomicWaker;
 use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 
+use crate::server::Shutdown;
+
 /// Most bytes read per call; the stack buffer they pass through.
 const READ_CHUNK: usize = 8 * 1024;
 
@@ -52,7 +54,9 @@ impl<T> Io<T> {
         &self.inner
     }
 
-    pub(super) fn new(inner: T, prefix: Bytes) -> Self {
+    /// `inner`, with `prefix` (bytes already read) handed to hyper first; what is written is
+    /// counted in `server`'s stats.
+    pub(super) fn new(inner: T, prefix: Bytes, server: Arc<Shutdown>) -> Self {
         Io {
             inner,
             prefix,
@@ -60,6 +64,7 @@ impl<T> Io<T> {
                 readable: AtomicBool::new(true),
                 task: AtomicWaker::new(),
                 stalled_since: AtomicU64::new(0),
+                server,
             }),
         }
     }
@@ -70,8 +75,8 @@ impl<T> Io<T> {
     }
 
     /// Notes what a write returned: a `Pending` starts the stall clock (if not running), a byte
-    /// taken stops it. One atomic load per write that goes through; the clock is read only at
-    /// the first `Pending`.
+    /// taken stops it and counts in the stats. One atomic load and one relaxed add per write
+    /// that goes through; the clock is read only at the first `Pending`.
     fn note_write(gate: &ReadGate, polled: &Poll<io::Result<usize>>) {
         match polled {
             Poll::Pending => {
@@ -80,6 +85,7 @@ impl<T> Io<T> {
                 }
             }
             Poll::Ready(Ok(n)) if *n > 0 => {
+                gate.server.stats.wrote(*n);
                 if gate.stalled_since.load(Ordering::Relaxed) != 0 {
                     gate.stalled_since.store(0, Ordering::Relaxed);
                 }
@@ -120,6 +126,8 @@ struct ReadGate {
     /// When a write last returned `Pending` with no byte taken since ([`now_nanos`]); 0 while
     /// the socket takes what it is given.
     stalled_since: AtomicU64,
+    /// The server's state: its stats count the bytes written.
+    server: Arc<Shutdown>,
 }
 
 impl Wake for ReadGate {

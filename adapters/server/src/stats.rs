@@ -32,6 +32,26 @@ pub struct Stats {
     /// Connections turned away past [`max_connections`](crate::Config::max_connections) or
     /// [`max_connections_per_ip`](crate::Config::max_connections_per_ip).
     pub refused_over_cap: u64,
+    /// Hub subscriptions the hub ended while their stream was open, for its
+    /// [`SlowPolicy::Disconnect`](ssewire_stream::SlowPolicy::Disconnect): on the lean HTTP/1.1
+    /// path when the hub ends it while its socket is full; on hyper's paths (HTTP/2, HTTP/1.1
+    /// requests with a body), whenever the hub ends it (which also counts a
+    /// [`Subscription::end`](ssewire_stream::Subscription::end) there).
+    pub closed_slow_subscriber: u64,
+    /// HTTP/2 event streams whose client granted no flow-control window for
+    /// [`send_timeout`](crate::Config::send_timeout) while the server had an event for them:
+    /// their producer (or hub subscription) is dropped, the rest of the connection goes on.
+    pub closed_http2_stream_stalled: u64,
+    /// Event streams open now (every path, hub subscriptions included).
+    pub event_streams: usize,
+    /// Event streams open now that are fed by a [`Hub`](ssewire_stream::Hub) subscription.
+    pub hub_subscribers: usize,
+    /// Event streams served since the server started (opened, ended or not).
+    pub event_streams_served: u64,
+    /// Bytes of HTTP written to connections since the server started, on every path (the lean
+    /// path, the fan-out lanes, hyper's HTTP/1.1 and HTTP/2), counted before TLS; not the `503`s
+    /// of the connection caps.
+    pub bytes_written: u64,
 }
 
 /// Why the server closed a connection (or refused a request) for one of its limits.
@@ -42,6 +62,8 @@ pub(crate) enum Limit {
     BodyTimeout,
     Http2Idle,
     OverCap,
+    SlowSubscriber,
+    Http2StreamStalled,
 }
 
 impl Limit {
@@ -52,6 +74,8 @@ impl Limit {
             Limit::BodyTimeout => "request body timeout",
             Limit::Http2Idle => "http2 idle timeout",
             Limit::OverCap => "over the connection cap",
+            Limit::SlowSubscriber => "slow hub subscriber ended by the hub",
+            Limit::Http2StreamStalled => "http2 stream granted no window for the send timeout",
         }
     }
 }
@@ -66,6 +90,12 @@ pub(crate) struct Counters {
     body_timeout: AtomicU64,
     http2_idle: AtomicU64,
     over_cap: AtomicU64,
+    slow_subscriber: AtomicU64,
+    http2_stream_stalled: AtomicU64,
+    pub(crate) event_streams: AtomicUsize,
+    pub(crate) hub_subscribers: AtomicUsize,
+    event_streams_served: AtomicU64,
+    pub(crate) bytes_written: AtomicU64,
 }
 
 impl Counters {
@@ -77,6 +107,8 @@ impl Counters {
             Limit::BodyTimeout => &self.body_timeout,
             Limit::Http2Idle => &self.http2_idle,
             Limit::OverCap => &self.over_cap,
+            Limit::SlowSubscriber => &self.slow_subscriber,
+            Limit::Http2StreamStalled => &self.http2_stream_stalled,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "log")]
@@ -94,6 +126,58 @@ impl Counters {
             closed_body_timeout: self.body_timeout.load(Ordering::Relaxed),
             closed_http2_idle: self.http2_idle.load(Ordering::Relaxed),
             refused_over_cap: self.over_cap.load(Ordering::Relaxed),
+            closed_slow_subscriber: self.slow_subscriber.load(Ordering::Relaxed),
+            closed_http2_stream_stalled: self.http2_stream_stalled.load(Ordering::Relaxed),
+            event_streams: self.event_streams.load(Ordering::Relaxed),
+            hub_subscribers: self.hub_subscribers.load(Ordering::Relaxed),
+            event_streams_served: self.event_streams_served.load(Ordering::Relaxed),
+            bytes_written: self.bytes_written.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts bytes written to a connection (one relaxed add per write).
+    pub(crate) fn wrote(&self, bytes: usize) {
+        self.bytes_written
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+/// An event stream, counted as open (and as a hub subscriber, if it is one) until dropped. The
+/// server's state it holds is the stream's way to see the server end.
+pub(crate) struct OpenStream {
+    shutdown: alloc::sync::Arc<crate::server::Shutdown>,
+    hub: bool,
+}
+
+impl OpenStream {
+    pub(crate) fn new(shutdown: &alloc::sync::Arc<crate::server::Shutdown>, hub: bool) -> Self {
+        let stats = &shutdown.stats;
+        stats.event_streams.fetch_add(1, Ordering::Relaxed);
+        stats.event_streams_served.fetch_add(1, Ordering::Relaxed);
+        if hub {
+            stats.hub_subscribers.fetch_add(1, Ordering::Relaxed);
+        }
+        OpenStream {
+            shutdown: shutdown.clone(),
+            hub,
+        }
+    }
+}
+
+impl core::ops::Deref for OpenStream {
+    type Target = crate::server::Shutdown;
+
+    fn deref(&self) -> &crate::server::Shutdown {
+        &self.shutdown
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        let stats = &self.shutdown.stats;
+        stats.event_streams.fetch_sub(1, Ordering::Relaxed);
+        if self.hub {
+            stats.hub_subscribers.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

@@ -3,6 +3,7 @@
 //! `npm ci`, from its CDN otherwise. The page's "AI proxy" mode streams from the demo's own
 //! OpenAI-style upstream, started here on another port, through the ssewire client.
 //! With `TLS_CERT` and `TLS_KEY` (PEM files), or `TLS_SELF_SIGNED=1`, it serves HTTPS.
+//! `GET /stats` answers the server's counters (`Server::stats`) as JSON.
 
 use ssewire_demo::proxy::{self, Proxy};
 use ssewire_smol::Smol;
@@ -14,12 +15,15 @@ fn main() -> std::io::Result<()> {
         let upstream = ssewire_smol::serve(any_port, proxy::upstream::<Smol>).await?;
         let upstream_url = format!("http://{}/v1/chat/completions", upstream.local_addr());
         let demo = Proxy::new(upstream_url.clone());
-        let handler = move |request| demo.handle::<Smol>(request);
+        // `GET /stats`: the server's counters as JSON.
+        let stats = ssewire_demo::stats::StatsRoute::default();
+        let handler = stats.around(move |request| demo.handle::<Smol>(request));
         // HTTPS (HTTP/2 for browsers) when TLS_CERT and TLS_KEY name PEM files.
         let (server, scheme) = match ssewire_demo::tls_from_env()? {
             Some(tls) => (ssewire_smol::serve_tls(addr, tls, handler).await?, "https"),
             None => (ssewire_smol::serve(addr, handler).await?, "http"),
         };
+        stats.serve_from(&server);
         println!(
             "ssewire chat demo (smol) listening on {scheme}://{} (AI-proxy upstream: {upstream_url})",
             server.local_addr()

@@ -9,7 +9,7 @@ use ssewire::Event;
 use ssewire_server::{Config, Request, Response, Runtime};
 use ssewire_stream::{Hub, HubConfig, SlowPolicy};
 
-use super::{OnDrop, STEP, TEST_LIMIT, eventually, hub_server, start, stop};
+use super::{OnDrop, STEP, TEST_LIMIT, eventually, hub_server, idle, start, stop};
 use crate::alone_turn;
 use crate::client::{connect, within};
 
@@ -545,6 +545,781 @@ pub async fn http2_thousand_streams<R: Runtime>(runtime: R) {
         assert_eq!((stats.http1_connections, stats.http2_connections), (1, 1));
         eprintln!("HTTP/2, {STREAMS} streams opened at once: {served} served, {refused} refused");
         drop((conn, other));
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// How often the bystander's stream gets an event.
+const TICK: Duration = Duration::from_millis(50);
+/// How late the bystander may get an event (from the instant it was due) while a hostile
+/// client runs beside it: generous, for a loaded 2-core CI machine.
+const BYSTANDER_LATE: Duration = Duration::from_secs(2);
+
+/// Microseconds since the first call in this process (the clock the bystander's events carry).
+fn micros_now() -> u64 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The bystander's route: an event every [`TICK`], each carrying the instant it was due.
+fn ticks<R: Runtime>() -> Response {
+    Response::sse(|send| async move {
+        let start = micros_now();
+        let tick = u64::try_from(TICK.as_micros()).expect("a short tick");
+        for i in 0u64.. {
+            let due = start + i * tick;
+            let now = micros_now();
+            if due > now {
+                R::sleep(Duration::from_micros(due - now)).await;
+            }
+            send.send(format!("{i} {due}")).await?;
+        }
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    })
+}
+
+/// A hostile scenario's handler: the bystander's ticks on `/tick`, `answer` for the rest.
+fn with_ticks<R: Runtime>(
+    answer: impl Fn(&Request) -> Response + Send + Sync + 'static,
+) -> impl Fn(Request) -> std::future::Ready<Response> + Send + Sync + 'static {
+    move |request: Request| {
+        std::future::ready(if request.path() == "/tick" {
+            ticks::<R>()
+        } else {
+            answer(&request)
+        })
+    }
+}
+
+/// A TCP connection to `to` from the address `from` (Linux's loopback takes any 127/8 source).
+async fn connect_from(
+    from: std::net::IpAddr,
+    to: std::net::SocketAddr,
+) -> std::io::Result<async_io::Async<std::net::TcpStream>> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&std::net::SocketAddr::new(from, 0).into())?;
+    // Blocking, once, before the scenario: a loopback connect completes in the kernel.
+    socket.connect(&to.into())?;
+    async_io::Async::new(std::net::TcpStream::from(socket))
+}
+
+/// What the bystander saw.
+#[derive(Debug, Default)]
+struct Seen {
+    events: u64,
+    /// Events missing from the sequence.
+    gaps: u64,
+    latest: Duration,
+}
+
+/// Runs `scenario` while an ordinary client, on another address (127.0.0.2), reads `/tick` from
+/// the same server: it must get every event, none later than [`BYSTANDER_LATE`].
+async fn beside<T>(
+    addr: std::net::SocketAddr,
+    what: &str,
+    scenario: impl std::future::Future<Output = T>,
+) -> T {
+    let from: std::net::IpAddr = "127.0.0.2".parse().expect("an address");
+    let mut conn = connect_from(from, addr)
+        .await
+        .expect("the bystander's connect");
+    conn.write_all(b"GET /tick HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n")
+        .await
+        .expect("the bystander's request");
+    let seen = std::sync::Mutex::new(Seen::default());
+    let watch = async {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let mut next = 0u64;
+        loop {
+            let n = futures_lite::AsyncReadExt::read(&mut conn, &mut chunk)
+                .await
+                .unwrap_or(0);
+            assert!(n > 0, "{what}: the bystander's stream closed");
+            let now = micros_now();
+            buf.extend_from_slice(&chunk[..n]);
+            // Each event is one `data: {i} {due}` line (chunk sizes never contain "data: ").
+            while let Some(at) = find(&buf, b"data: ") {
+                let Some(end) = find(&buf[at..], b"\n") else {
+                    break;
+                };
+                let line = String::from_utf8_lossy(&buf[at + 6..at + end]).into_owned();
+                buf.drain(..at + end);
+                let mut parts = line.split(' ').map(|p| p.parse::<u64>().expect("a number"));
+                let (i, due) = (parts.next().expect("i"), parts.next().expect("due"));
+                let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                seen.events += 1;
+                seen.gaps += i.saturating_sub(next);
+                next = i + 1;
+                seen.latest = seen
+                    .latest
+                    .max(Duration::from_micros(now.saturating_sub(due)));
+            }
+        }
+    };
+    let began = Instant::now();
+    let out = futures_lite::future::or(async { Some(scenario.await) }, async {
+        watch.await;
+        None
+    })
+    .await
+    .expect("the scenario ends first");
+    let took = began.elapsed();
+    let seen = seen.into_inner().unwrap_or_else(|p| p.into_inner());
+    eprintln!(
+        "{what}: bystander on 127.0.0.2 got {} events in {took:?}, {} missing, latest {:?} late",
+        seen.events, seen.gaps, seen.latest
+    );
+    assert_eq!(seen.gaps, 0, "{what}: the bystander missed events");
+    assert!(
+        seen.latest <= BYSTANDER_LATE,
+        "{what}: the bystander got an event {:?} late",
+        seen.latest
+    );
+    // Every event due more than the bound before the end has arrived.
+    let due = took.saturating_sub(BYSTANDER_LATE).as_millis() / TICK.as_millis();
+    assert!(
+        u128::from(seen.events) >= due,
+        "{what}: the bystander got {} events, {due} were due",
+        seen.events
+    );
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// This process's resident memory (`VmRSS` of `/proc/self/status`), in KiB, where there is one.
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A flood of pipelined requests on one connection: 10 000 `GET`s of an ordinary route (the
+/// lean path answers each in turn), 10 000 `POST`s (hyper's pipelining answers each), and
+/// 10 000 `GET`s of an event stream (the first is the stream; the requests behind it are kept
+/// up to `max_head_size`, then the connection is closed and the producer dropped), while an
+/// ordinary client on another address keeps its events.
+pub async fn pipelined_flood<R: Runtime>(runtime: R) {
+    const REQUESTS: usize = 10_000;
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "pipelined_flood", async {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let server = start(
+            runtime,
+            Config::default(),
+            with_ticks::<R>({
+                let dropped = dropped.clone();
+                move |request| match request.path() {
+                    "/events" => {
+                        let dropped = dropped.clone();
+                        Response::sse(move |send| async move {
+                            let _guard = OnDrop(move || {
+                                dropped.fetch_add(1, Ordering::SeqCst);
+                            });
+                            send.closed().await;
+                        })
+                    }
+                    _ => Response::text("ok"),
+                }
+            }),
+        )
+        .await;
+        let addr = server.local_addr();
+        let rss_before = rss_kib();
+        beside(addr, "pipelined flood", async {
+            for (name, one) in [
+                ("GET", &b"GET /text HTTP/1.1\r\nHost: t\r\n\r\n"[..]),
+                (
+                    "POST",
+                    &b"POST /text HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx"[..],
+                ),
+            ] {
+                let began = Instant::now();
+                let conn = connect(addr).await.expect("connect");
+                let flood = one.repeat(REQUESTS);
+                // Written while the answers are read: unread answers would stop the server.
+                let write = async {
+                    let mut writer = &conn;
+                    writer.write_all(&flood).await.expect("the flood");
+                    R::sleep(TEST_LIMIT).await;
+                    0
+                };
+                let read = async {
+                    let mut reader = &conn;
+                    let (mut answers, mut tail) = (0, Vec::new());
+                    let mut chunk = vec![0u8; 64 * 1024];
+                    while answers < REQUESTS {
+                        let n = futures_lite::AsyncReadExt::read(&mut reader, &mut chunk)
+                            .await
+                            .expect("read");
+                        assert!(n > 0, "{name}: closed after {answers} answers");
+                        tail.extend_from_slice(&chunk[..n]);
+                        while let Some(at) = find(&tail, b"HTTP/1.1 200 OK\r\n") {
+                            answers += 1;
+                            tail.drain(..at + 17);
+                        }
+                    }
+                    answers
+                };
+                let answers = within::<R, _>(
+                    Duration::from_secs(20),
+                    "the pipelined answers",
+                    futures_lite::future::or(read, write),
+                )
+                .await;
+                assert_eq!(answers, REQUESTS, "{name}");
+                eprintln!(
+                    "{REQUESTS} pipelined {name}s on one connection: all answered in {:?}",
+                    began.elapsed()
+                );
+            }
+            // An event stream with 10 000 requests behind it.
+            let began = Instant::now();
+            let conn = connect(addr).await.expect("connect");
+            let flood = b"GET /events HTTP/1.1\r\nHost: t\r\n\r\n".repeat(REQUESTS);
+            let write = async {
+                let mut writer = &conn;
+                // The server closes before it has read them all.
+                let _ = writer.write_all(&flood).await;
+                R::sleep(TEST_LIMIT).await;
+                String::new()
+            };
+            let answer = within::<R, _>(
+                STEP,
+                "the server closing the flooded stream",
+                futures_lite::future::or(read_until_closed_shared(&conn), write),
+            )
+            .await;
+            assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
+            eventually::<R>(STEP, "the producer dropped", || {
+                dropped.load(Ordering::SeqCst) == 1
+            })
+            .await;
+            eprintln!(
+                "{REQUESTS} pipelined GETs behind an event stream: {} bytes answered, closed after {:?}",
+                answer.len(),
+                began.elapsed()
+            );
+            drop(conn);
+            eventually::<R>(STEP, "the flooding connections closed", || {
+                server.connections() == 1
+            })
+            .await;
+        })
+        .await;
+        eprintln!(
+            "pipelined flood: server process RSS {rss_before:?} KiB before, {:?} KiB after",
+            rss_kib()
+        );
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// Connections closed by their client half-way through a request head (on the lean path) or
+/// half-way through a chunk of a chunked request body (hyper's) leave nothing behind: every
+/// connection closes and every task ends, while an ordinary client keeps its events.
+pub async fn closed_mid_head_and_mid_chunk<R: Runtime>(runtime: R) {
+    const EACH: usize = 200;
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "closed_mid_head_and_mid_chunk", async {
+        let runtime = crate::Counting::new(runtime);
+        let server = start(
+            runtime.clone(),
+            Config::default(),
+            with_ticks::<R>(|request| Response::text(format!("{} bytes", request.body().len()))),
+        )
+        .await;
+        let addr = server.local_addr();
+        // The accept loop (and the lanes, none started here).
+        let baseline = runtime.live_tasks();
+        beside(addr, "closed mid-head and mid-chunk", async {
+            let cuts: [&[u8]; 4] = [
+                b"GET / HTTP/1.1\r\nHost: t\r\nX-Half",
+                b"GET / HTTP/1.1\r\nHost: t\r\n",
+                b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc",
+                b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n1",
+            ];
+            for cut in cuts {
+                let mut conns = Vec::new();
+                for _ in 0..EACH {
+                    let mut conn = connect(addr).await.expect("connect");
+                    conn.write_all(cut).await.expect("half a request");
+                    conns.push(conn);
+                }
+                // All of them in the server, each waiting for the rest of its request.
+                eventually::<R>(STEP, "the half requests' connections", || {
+                    server.connections() == EACH + 1
+                })
+                .await;
+                drop(conns);
+                eventually::<R>(STEP, "the half requests' connections closed", || {
+                    server.connections() == 1
+                })
+                .await;
+            }
+        })
+        .await;
+        eventually::<R>(STEP, "the bystander gone", || server.connections() == 0).await;
+        eventually::<R>(STEP, "every connection's task ended", || {
+            runtime.live_tasks() == baseline
+        })
+        .await;
+        eprintln!(
+            "closed mid-head and mid-chunk: {} connections, none left, {} tasks live",
+            EACH * 4,
+            runtime.live_tasks()
+        );
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// 2 000 connections from one address with `max_connections_per_ip` at 100: 100 are served,
+/// every other one is answered `503` with `Retry-After` or closed, and a client from another
+/// address (127.0.0.2) is still served and keeps its events on time.
+pub async fn per_ip_cap_holds_under_two_thousand_connections<R: Runtime>(runtime: R) {
+    const TRIED: usize = 2_000;
+    const CAP: usize = 100;
+    // Connections in flight at once (each waits for its answer).
+    const AT_ONCE: usize = 50;
+    let _turn = alone_turn();
+    within::<R, _>(
+        TEST_LIMIT * 2,
+        "per_ip_cap_holds_under_two_thousand_connections",
+        async {
+            let config = Config {
+                max_connections_per_ip: CAP,
+                ..Config::default()
+            };
+            let server = start(runtime, config, with_ticks::<R>(|_| idle())).await;
+            let addr = server.local_addr();
+            let rss_before = rss_kib();
+            let began = Instant::now();
+            let (served, refused, closed) = beside(addr, "2 000 connections", async {
+                let mut open = Vec::new();
+                let (mut refused, mut closed) = (0, 0);
+                for batch in 0..TRIED / AT_ONCE {
+                    let tries = (0..AT_ONCE).map(|_| async {
+                        let mut conn = connect(addr).await.expect("connect");
+                        let request =
+                            b"GET / HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n";
+                        if conn.write_all(request).await.is_err() {
+                            return (None, String::new());
+                        }
+                        let mut head = Vec::new();
+                        let mut chunk = [0u8; 1024];
+                        while find(&head, b"\r\n\r\n").is_none() {
+                            match futures_lite::AsyncReadExt::read(&mut conn, &mut chunk).await {
+                                Ok(n) if n > 0 => head.extend_from_slice(&chunk[..n]),
+                                _ => break,
+                            }
+                        }
+                        let head = String::from_utf8_lossy(&head).into_owned();
+                        (Some(conn), head)
+                    });
+                    let answers = within::<R, _>(
+                        STEP * 2,
+                        "a batch of connections answered",
+                        join_all(tries.collect()),
+                    )
+                    .await;
+                    for (conn, head) in answers {
+                        if head.starts_with("HTTP/1.1 200 ") {
+                            open.extend(conn);
+                        } else if head.starts_with("HTTP/1.1 503 ") {
+                            assert!(
+                                head.to_ascii_lowercase().contains("retry-after: "),
+                                "{head:?}"
+                            );
+                            refused += 1;
+                        } else {
+                            assert!(head.is_empty(), "batch {batch}: {head:?}");
+                            closed += 1;
+                        }
+                    }
+                    assert!(open.len() <= CAP, "{} served from one address", open.len());
+                }
+                // Another address is served while the cap is full.
+                let other: std::net::IpAddr = "127.0.0.3".parse().expect("an address");
+                let mut conn = connect_from(other, addr).await.expect("connect");
+                conn.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                    .await
+                    .expect("request");
+                let mut head = [0u8; 12];
+                within::<R, _>(
+                    STEP,
+                    "another address served",
+                    futures_lite::AsyncReadExt::read_exact(&mut conn, &mut head),
+                )
+                .await
+                .expect("an answer");
+                assert_eq!(&head, b"HTTP/1.1 200");
+                (open.len(), refused, closed)
+            })
+            .await;
+            let took = began.elapsed();
+            assert_eq!(served, CAP);
+            assert_eq!(served + refused + closed, TRIED);
+            let stats = server.stats();
+            eprintln!(
+                "{TRIED} connections from one address (cap {CAP}) in {took:?}: {served} served, \
+                 {refused} answered 503, {closed} closed at accept; refused_over_cap {}; \
+                 server process RSS {rss_before:?} KiB before, {:?} KiB after",
+                stats.refused_over_cap,
+                rss_kib()
+            );
+            assert_eq!(stats.refused_over_cap, (refused + closed) as u64);
+            stop(&server).await;
+        },
+    )
+    .await;
+}
+
+/// Runs `futures` concurrently, their outputs in order.
+async fn join_all<T>(futures: Vec<impl std::future::Future<Output = T>>) -> Vec<T> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<T>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
+/// Appends an HTTP/2 frame.
+fn h2_frame(out: &mut Vec<u8>, kind: u8, flags: u8, stream: u32, payload: &[u8]) {
+    let len = u32::try_from(payload.len()).expect("a small frame");
+    out.extend_from_slice(&len.to_be_bytes()[1..]);
+    out.extend_from_slice(&[kind, flags]);
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// An HPACK integer with an `n`-bit prefix (RFC 7541, 5.1), the prefix's other bits `first`.
+fn hpack_int(out: &mut Vec<u8>, first: u8, n: u32, mut value: usize) {
+    let max = (1usize << n) - 1;
+    if value < max {
+        out.push(first | value as u8);
+        return;
+    }
+    out.push(first | max as u8);
+    value -= max;
+    while value >= 128 {
+        out.push((value % 128) as u8 | 0x80);
+        value /= 128;
+    }
+    out.push(value as u8);
+}
+
+/// The header block of `GET path` (`:method GET`, `:scheme http`, `:authority t`), with the
+/// literal fields `extra`, none indexed.
+fn h2_get(path: &str, extra: &[(&str, &str)]) -> Vec<u8> {
+    let mut block = vec![0x82, 0x86];
+    // :path, a literal value without indexing (name: static index 4).
+    block.push(0x04);
+    hpack_int(&mut block, 0, 7, path.len());
+    block.extend_from_slice(path.as_bytes());
+    // :authority t, without indexing (name: static index 1).
+    block.extend_from_slice(&[0x01, 0x01, b't']);
+    for (name, value) in extra {
+        block.push(0x00);
+        hpack_int(&mut block, 0, 7, name.len());
+        block.extend_from_slice(name.as_bytes());
+        hpack_int(&mut block, 0, 7, value.len());
+        block.extend_from_slice(value.as_bytes());
+    }
+    block
+}
+
+/// Reads HTTP/2 frames from a raw connection.
+struct H2Frames {
+    buf: Vec<u8>,
+}
+
+impl H2Frames {
+    /// The next frame: type, flags, stream, payload.
+    async fn next<R: Runtime>(
+        &mut self,
+        conn: &async_io::Async<std::net::TcpStream>,
+    ) -> (u8, u8, u32, Vec<u8>) {
+        loop {
+            if self.buf.len() >= 9 {
+                let len = usize::from(self.buf[0]) << 16
+                    | usize::from(self.buf[1]) << 8
+                    | usize::from(self.buf[2]);
+                if self.buf.len() >= 9 + len {
+                    let (kind, flags) = (self.buf[3], self.buf[4]);
+                    let stream = u32::from_be_bytes(self.buf[5..9].try_into().expect("4 bytes"))
+                        & 0x7fff_ffff;
+                    let payload = self.buf[9..9 + len].to_vec();
+                    self.buf.drain(..9 + len);
+                    return (kind, flags, stream, payload);
+                }
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let mut reader = conn;
+            let n = within::<R, _>(
+                STEP,
+                "an HTTP/2 frame",
+                futures_lite::AsyncReadExt::read(&mut reader, &mut chunk),
+            )
+            .await
+            .expect("read");
+            assert!(n > 0, "the server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// An HTTP/2 stream whose client grants it no flow-control window is ended after
+/// `send_timeout` (its producer dropped, `closed_http2_stream_stalled` counted) while another
+/// stream of the same connection, whose client reads, goes on; the stalled stream ends (an
+/// empty last `DATA`) once the client grants it window.
+pub async fn http2_stalled_stream_closed<R: Runtime>(runtime: R) {
+    const WINDOW: u32 = 256;
+    let _turn = alone_turn();
+    within::<R, _>(TEST_LIMIT, "http2_stalled_stream_closed", async {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let config = Config {
+            send_timeout: SEND_TIMEOUT,
+            ..Config::default()
+        };
+        let server = start(runtime, config, {
+            let dropped = dropped.clone();
+            move |_: Request| {
+                let dropped = dropped.clone();
+                std::future::ready(Response::sse(move |send| async move {
+                    let _guard = OnDrop(move || {
+                        dropped.fetch_add(1, Ordering::SeqCst);
+                    });
+                    for i in 0u64.. {
+                        send.send(format!("event {i} {}", "x".repeat(100))).await?;
+                        R::sleep(Duration::from_millis(20)).await;
+                    }
+                    Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+                }))
+            }
+        })
+        .await;
+        let conn = connect(server.local_addr()).await.expect("connect");
+        let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        // SETTINGS: INITIAL_WINDOW_SIZE = 256 for every stream.
+        let mut settings = vec![0, 4];
+        settings.extend_from_slice(&WINDOW.to_be_bytes());
+        h2_frame(&mut out, 0x4, 0, 0, &settings);
+        for stream in [1, 3] {
+            h2_frame(&mut out, 0x1, 0x5, stream, &h2_get("/", &[]));
+        }
+        let mut writer = &conn;
+        writer.write_all(&out).await.expect("the requests");
+        let began = Instant::now();
+        let mut frames = H2Frames { buf: Vec::new() };
+        // Bytes of DATA per stream; window granted to stream 3 and to the connection only.
+        let (mut data1, mut data3) = (0usize, 0usize);
+        let mut ended1 = false;
+        let mut after_kill: Option<usize> = None;
+        let mut granted = false;
+        while !ended1 {
+            let (kind, flags, stream, payload) = frames.next::<R>(&conn).await;
+            let mut reply = Vec::new();
+            match kind {
+                0x0 => {
+                    let len = u32::try_from(payload.len()).expect("a frame");
+                    if len > 0 {
+                        h2_frame(&mut reply, 0x8, 0, 0, &len.to_be_bytes());
+                    }
+                    if stream == 3 {
+                        data3 += payload.len();
+                        if len > 0 {
+                            h2_frame(&mut reply, 0x8, 0, 3, &len.to_be_bytes());
+                        }
+                    } else {
+                        data1 += payload.len();
+                        ended1 = flags & 0x1 != 0;
+                    }
+                }
+                0x3 if stream == 1 => ended1 = true,
+                0x4 if flags & 0x1 == 0 => h2_frame(&mut reply, 0x4, 0x1, 0, &[]),
+                0x6 if flags & 0x1 == 0 => h2_frame(&mut reply, 0x6, 0x1, 0, &payload),
+                _ => {}
+            }
+            if after_kill.is_none() && dropped.load(Ordering::SeqCst) == 1 {
+                let took = began.elapsed();
+                eprintln!("HTTP/2 stream granted no window: producer dropped after {took:?}");
+                assert!(took >= SEND_TIMEOUT, "dropped after {took:?}");
+                assert!(
+                    data1 <= WINDOW as usize,
+                    "{data1} bytes past a window of {WINDOW}"
+                );
+                let stats = server.stats();
+                assert_eq!(stats.closed_http2_stream_stalled, 1);
+                assert_eq!(stats.http2_connections, 1, "the connection goes on");
+                assert_eq!(stats.closed_send_timeout, 0);
+                after_kill = Some(data3);
+            }
+            // The other stream keeps getting events; then the stalled one gets window.
+            if let Some(at) = after_kill
+                && data3 >= at + 1000
+                && !granted
+            {
+                h2_frame(&mut reply, 0x8, 0, 1, &(1u32 << 20).to_be_bytes());
+                granted = true;
+            }
+            if !reply.is_empty() {
+                writer.write_all(&reply).await.expect("window updates");
+            }
+            assert!(began.elapsed() < STEP * 2, "stalled stream not ended");
+        }
+        assert!(
+            granted,
+            "the stalled stream ended before it was granted window"
+        );
+        eprintln!("HTTP/2 stalled stream ended once granted window; the other got {data3} bytes");
+        drop(conn);
+        eventually::<R>(STEP, "both producers dropped", || {
+            dropped.load(Ordering::SeqCst) == 2 && server.connections() == 0
+        })
+        .await;
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// An HTTP/2 request whose header list is over `http2_max_header_list_size` is refused (a
+/// `431` or a reset, never the handler), while one under it on the same connection is served.
+pub async fn http2_header_list_too_large<R: Runtime>(runtime: R) {
+    const LIMIT: u32 = 1024;
+    let _turn = crate::shared_turn();
+    within::<R, _>(TEST_LIMIT, "http2_header_list_too_large", async {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let config = Config {
+            http2_max_header_list_size: LIMIT,
+            ..Config::default()
+        };
+        let server = start(runtime, config, {
+            let seen = seen.clone();
+            move |request: Request| {
+                seen.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(request.path().to_owned());
+                std::future::ready(Response::text("served"))
+            }
+        })
+        .await;
+        let conn = connect(server.local_addr()).await.expect("connect");
+        let big = "v".repeat(2 * LIMIT as usize);
+        let small = "v".repeat(LIMIT as usize / 2);
+        let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        h2_frame(&mut out, 0x4, 0, 0, &[]);
+        h2_frame(&mut out, 0x1, 0x5, 1, &h2_get("/big", &[("x-big", &big)]));
+        h2_frame(
+            &mut out,
+            0x1,
+            0x5,
+            3,
+            &h2_get("/small", &[("x-small", &small)]),
+        );
+        let mut writer = &conn;
+        writer.write_all(&out).await.expect("the requests");
+        let mut frames = H2Frames { buf: Vec::new() };
+        let (mut big_answer, mut small_status) = (None, None);
+        while big_answer.is_none() || small_status.is_none() {
+            let (kind, flags, stream, payload) = frames.next::<R>(&conn).await;
+            match (kind, stream) {
+                // `:status 200` is static-table index 8 (0x88); a 431 is a literal.
+                (0x1, 3) => small_status = Some(payload.first() == Some(&0x88)),
+                (0x1, 1) => {
+                    assert!(payload.first() != Some(&0x88), "the large request served");
+                    big_answer = Some(format!("HEADERS (end_stream {})", flags & 0x1 != 0));
+                }
+                (0x3, 1) => big_answer = Some(format!("RST_STREAM {payload:?}")),
+                (0x7, _) => panic!("GOAWAY {payload:?}"),
+                _ => {}
+            }
+        }
+        assert_eq!(small_status, Some(true), "the small request served");
+        assert_eq!(
+            *seen.lock().unwrap_or_else(|p| p.into_inner()),
+            ["/small"],
+            "the handler saw only the small request"
+        );
+        eprintln!(
+            "HTTP/2 header list of {} bytes (limit {LIMIT}): {big_answer:?}",
+            big.len()
+        );
+        drop(conn);
+        eventually::<R>(STEP, "the connection closed", || server.connections() == 0).await;
+        stop(&server).await;
+    })
+    .await;
+}
+
+/// The demo's `GET /stats` answers the server's counters as JSON: an open event stream, the
+/// connections by protocol, the bytes written.
+pub async fn demo_stats_route<R: Runtime>(runtime: R) {
+    let _turn = crate::shared_turn();
+    within::<R, _>(TEST_LIMIT, "demo_stats_route", async {
+        let stats = ssewire_demo::stats::StatsRoute::default();
+        let server = start(
+            runtime,
+            Config::default(),
+            stats.around(ssewire_demo::chat::handle::<R>),
+        )
+        .await;
+        stats.serve_from(&server);
+        let addr = server.local_addr();
+        let get_stats = || async move {
+            let answer = exchange::<R>(
+                addr,
+                b"GET /stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            )
+            .await;
+            assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
+            assert!(
+                answer
+                    .to_ascii_lowercase()
+                    .contains("content-type: application/json"),
+                "{answer:?}"
+            );
+            let body = &answer[answer.find("\r\n\r\n").expect("a head") + 4..];
+            serde_json::from_str::<serde_json::Value>(body).expect("JSON")
+        };
+        let stream = super::open_stream::<R>(addr, "/api/chat_stream?message=hello", &[]).await;
+        let json = get_stats().await;
+        eprintln!("GET /stats with a chat stream open: {json}");
+        assert_eq!(json["event_streams"], 1, "{json}");
+        assert_eq!(json["hub_subscribers"], 0, "{json}");
+        assert_eq!(json["event_streams_served"], 1, "{json}");
+        // The stream's connection and this request's.
+        assert_eq!(json["http1_connections"], 2, "{json}");
+        assert!(json["bytes_written"].as_u64() > Some(0), "{json}");
+        assert_eq!(json["refused_over_cap"], 0, "{json}");
+        drop(stream);
+        eventually::<R>(STEP, "the stream closed", || {
+            server.stats().event_streams == 0
+        })
+        .await;
+        let json = get_stats().await;
+        assert_eq!(json["event_streams"], 0, "{json}");
         stop(&server).await;
     })
     .await;

@@ -4,17 +4,20 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use std::io::IoSlice;
 
+use alloc::sync::Arc;
 use bytes::{Buf, Bytes};
 use futures_io::AsyncWrite;
 use ssewire_stream::direct::{Sent, Sink};
+
+use crate::server::Shutdown;
 
 /// Largest chunk (size line, data, CRLF) copied into one contiguous write: a small chunk as one
 /// `send` costs the kernel less than a three-part `writev`.
 pub(super) const FLAT_CHUNK: usize = 2048;
 
 /// A connection's second handle, for a lane: each frame goes out as one chunk, or as much of it
-/// as the socket takes now.
-pub(super) struct ChunkSink<T>(pub(super) T);
+/// as the socket takes now. The server's state counts the bytes written.
+pub(super) struct ChunkSink<T>(pub(super) T, pub(super) Arc<Shutdown>);
 
 impl<T: AsyncWrite + Send + Unpin> Sink for ChunkSink<T> {
     fn send(&mut self, frame: &Bytes, scratch: &mut [u8]) -> Sent {
@@ -38,6 +41,9 @@ impl<T: AsyncWrite + Send + Unpin> Sink for ChunkSink<T> {
             let slices = parts.map(IoSlice::new);
             Pin::new(&mut self.0).poll_write_vectored(&mut cx, &slices)
         };
+        if let Poll::Ready(Ok(n)) = written {
+            self.1.stats.wrote(n);
+        }
         match written {
             Poll::Ready(Ok(n)) if n >= len => Sent::All,
             Poll::Ready(Ok(n)) if n > 0 => {
@@ -229,10 +235,13 @@ mod tests {
             ]
             .concat();
             for step in [0, 1, 2, 3, 7, 100, whole.len() - 1, usize::MAX] {
-                let mut sink = ChunkSink(Trickle {
-                    out: Vec::new(),
-                    step,
-                });
+                let mut sink = ChunkSink(
+                    Trickle {
+                        out: Vec::new(),
+                        step,
+                    },
+                    Arc::default(),
+                );
                 let mut scratch = [0u8; FLAT_CHUNK];
                 let wire = match sink.send(&frame, &mut scratch) {
                     Sent::All => sink.0.out.clone(),

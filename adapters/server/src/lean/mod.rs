@@ -30,6 +30,7 @@ use crate::body::{Body, into_http};
 use crate::conn_io::Io;
 use crate::fanout::Lanes;
 use crate::server::Shutdown;
+use crate::stats::Limit;
 use crate::{Config, Request, Response, Runtime};
 use chunk::ChunkSink;
 use request::{Head, has_token, read_head};
@@ -127,7 +128,7 @@ where
                     .filter(|_| config.fan_out_lanes)
                     .and_then(|handle| {
                         let conn = try_clone(io.get_ref())?;
-                        handle.attach(Box::new(ChunkSink(conn)));
+                        handle.attach(Box::new(ChunkSink(conn, shutdown.clone())));
                         Some(lanes.join(handle.clone()))
                     });
                 let body = Body::Sse {
@@ -136,10 +137,13 @@ where
                     direct: None,
                     in_a_row,
                 };
-                if pump::stream(io, body, direct, lane, &mut head, config.max_head_size)
-                    .await
-                    .is_err()
-                {
+                let streamed =
+                    pump::stream(io, body, direct, lane, &mut head, config.max_head_size).await;
+                if let Err(e) = streamed {
+                    // The hub ended the subscription while its socket was full.
+                    if e.kind() == std::io::ErrorKind::TimedOut {
+                        shutdown.stats.closed(Limit::SlowSubscriber, remote_addr);
+                    }
                     return Next::Close;
                 }
             }
