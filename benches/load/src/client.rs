@@ -82,26 +82,114 @@ impl Streams {
             tasks: RefCell::new(Vec::with_capacity(n)),
         });
         let gate = Arc::new(Semaphore::new(concurrency.max(1)));
+        if let Some(per_conn) = crate::tls::h2_streams_per_conn() {
+            // HTTP/2: `concurrency` connections handshaking at once, each carrying up to
+            // `per_conn` streams.
+            for first in (0..n).step_by(per_conn) {
+                let (me, gate) = (streams.clone(), gate.clone());
+                let range = first..(first + per_conn).min(n);
+                let task = tokio::task::spawn_local(async move {
+                    let permit = gate.acquire_owned().await.ok();
+                    if let Err(e) = me.clone().run_h2_conn(range.clone(), permit).await {
+                        for idx in range {
+                            me.finish(idx, Err(io::Error::other(format!("connection: {e}"))));
+                        }
+                    }
+                });
+                streams.tasks.borrow_mut().push(task);
+            }
+            return streams;
+        }
         for idx in 0..n {
             let me = streams.clone();
             let gate = gate.clone();
             let task = tokio::task::spawn_local(async move {
                 let permit = gate.acquire_owned().await.ok();
                 let result = me.run_one(idx, permit).await;
-                me.stats.borrow_mut()[idx].ended = true;
-                let opened = me.stats.borrow()[idx].open;
-                if let Err(e) = result {
-                    if !opened {
-                        me.failed.set(me.failed.get() + 1);
-                    }
-                    me.first_error
-                        .borrow_mut()
-                        .get_or_insert_with(|| format!("stream {idx}: {e}"));
-                }
+                me.finish(idx, result);
             });
             streams.tasks.borrow_mut().push(task);
         }
         streams
+    }
+
+    /// Records the end of stream `idx`.
+    fn finish(&self, idx: usize, result: io::Result<()>) {
+        let mut stats = self.stats.borrow_mut();
+        if stats[idx].ended {
+            return;
+        }
+        stats[idx].ended = true;
+        let opened = stats[idx].open;
+        drop(stats);
+        if let Err(e) = result {
+            if !opened {
+                self.failed.set(self.failed.get() + 1);
+            }
+            self.first_error
+                .borrow_mut()
+                .get_or_insert_with(|| format!("stream {idx}: {e}"));
+        }
+    }
+
+    /// One HTTP/2 connection (TLS, ALPN `h2`) carrying the streams `range`: each stream is a
+    /// task of its own, and this task drives the connection until it ends (or is aborted by
+    /// [`Streams::close`], which closes the socket). Receipt is stamped in user space.
+    async fn run_h2_conn(
+        self: Rc<Self>,
+        range: std::ops::Range<usize>,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> io::Result<()> {
+        let tls = crate::tls::connect_h2(self.addr).await?;
+        let (send, connection) = h2::client::handshake(tls).await.map_err(io::Error::other)?;
+        drop(permit);
+        for idx in range {
+            let (me, send) = (self.clone(), send.clone());
+            let task = tokio::task::spawn_local(async move {
+                let result = me.run_h2_stream(idx, send).await;
+                me.finish(idx, result);
+            });
+            self.tasks.borrow_mut().push(task);
+        }
+        drop(send);
+        connection.await.map_err(io::Error::other)
+    }
+
+    /// One stream of [`Streams::run_h2_conn`].
+    async fn run_h2_stream(
+        &self,
+        idx: usize,
+        send: h2::client::SendRequest<bytes::Bytes>,
+    ) -> io::Result<()> {
+        let request = http::Request::get(format!("https://{}/events", self.addr))
+            .header("accept", "text/event-stream")
+            .body(())
+            .map_err(io::Error::other)?;
+        let mut send = send.ready().await.map_err(io::Error::other)?;
+        let (response, _) = send.send_request(request, true).map_err(io::Error::other)?;
+        let response = response.await.map_err(io::Error::other)?;
+        let status = response.status().as_u16();
+        self.stats.borrow_mut()[idx].status = status;
+        if status != 200 {
+            return Err(io::Error::other(format!("status {status}")));
+        }
+        self.stats.borrow_mut()[idx].open = true;
+        self.opened.set(self.opened.get() + 1);
+        let mut body = response.into_body();
+        // HTTP/2 frames the body: the SSE lines come as they are.
+        let mut conn = Conn {
+            state: State::Identity,
+            status,
+            ..Conn::default()
+        };
+        while let Some(data) = body.data().await {
+            let data = data.map_err(io::Error::other)?;
+            let _ = body.flow_control().release_capacity(data.len());
+            self.user_stamps.set(self.user_stamps.get() + 1);
+            let rx_ns = crate::sys::now_ns();
+            conn.feed(&data, &mut |line| self.on_line(idx, line, rx_ns));
+        }
+        Err(io::Error::new(io::ErrorKind::UnexpectedEof, "stream ended"))
     }
 
     async fn run_one(&self, idx: usize, permit: Option<OwnedSemaphorePermit>) -> io::Result<()> {
@@ -484,7 +572,13 @@ impl Conn {
 
 /// Opens `count` streams one after another (at most `concurrency` at a time), waits for each
 /// response's headers, and closes it. Returns how many got a `200`.
+///
+/// Over HTTP/2 ([`crate::tls::enable_h2`]) a cycle is a stream on one shared connection: the
+/// request, the response's headers, then a `RST_STREAM`.
 pub async fn connect_cycles(addr: SocketAddr, count: usize, concurrency: usize) -> usize {
+    if crate::tls::h2_streams_per_conn().is_some() {
+        return h2_cycles(addr, count, concurrency).await.unwrap_or(0);
+    }
     let gate = Arc::new(Semaphore::new(concurrency.max(1)));
     let ok = Rc::new(Cell::new(0usize));
     let mut tasks = Vec::with_capacity(count);
@@ -503,6 +597,42 @@ pub async fn connect_cycles(addr: SocketAddr, count: usize, concurrency: usize) 
         let _ = task.await;
     }
     ok.get()
+}
+
+/// [`connect_cycles`] over HTTP/2.
+async fn h2_cycles(addr: SocketAddr, count: usize, concurrency: usize) -> io::Result<usize> {
+    let tls = crate::tls::connect_h2(addr).await?;
+    let (send, connection) = h2::client::handshake(tls).await.map_err(io::Error::other)?;
+    let driver = tokio::task::spawn_local(connection);
+    let gate = Arc::new(Semaphore::new(concurrency.max(1)));
+    let ok = Rc::new(Cell::new(0usize));
+    let mut tasks = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (gate, ok, send) = (gate.clone(), ok.clone(), send.clone());
+        tasks.push(tokio::task::spawn_local(async move {
+            let _permit = gate.acquire_owned().await;
+            let once = async move {
+                let request = http::Request::get(format!("https://{addr}/events"))
+                    .body(())
+                    .map_err(io::Error::other)?;
+                let mut send = send.ready().await.map_err(io::Error::other)?;
+                let (response, _) = send.send_request(request, true).map_err(io::Error::other)?;
+                // Dropping the response resets the stream.
+                let status = response.await.map_err(io::Error::other)?.status();
+                Ok::<u16, io::Error>(status.as_u16())
+            };
+            if let Ok(Ok(200)) = tokio::time::timeout(Duration::from_secs(10), once).await {
+                ok.set(ok.get() + 1);
+            }
+        }));
+    }
+    drop(send);
+    for task in tasks {
+        let _ = task.await;
+    }
+    driver.abort();
+    let _ = driver.await;
+    Ok(ok.get())
 }
 
 /// Sends `GET path` and returns the status once the headers are in; closes the connection.
@@ -573,8 +703,15 @@ pub async fn handshakes(addr: SocketAddr, count: usize, in_flight: usize) -> usi
         let (gate, ok) = (gate.clone(), ok.clone());
         tasks.push(tokio::task::spawn_local(async move {
             let _permit = gate.acquire_owned().await;
-            let once = tokio::time::timeout(Duration::from_secs(10), crate::tls::connect(addr));
-            if let Ok(Ok(_)) = once.await {
+            let connect = async {
+                if crate::tls::h2_streams_per_conn().is_some() {
+                    crate::tls::connect_h2(addr).await.map(drop)
+                } else {
+                    crate::tls::connect(addr).await.map(drop)
+                }
+            };
+            let once = tokio::time::timeout(Duration::from_secs(10), connect);
+            if let Ok(Ok(())) = once.await {
                 ok.set(ok.get() + 1);
             }
         }));

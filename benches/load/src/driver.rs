@@ -305,13 +305,17 @@ pub struct ServerResult {
 
 /// A started server, killed (and reaped) on drop.
 #[derive(Debug)]
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl ServerProcess {
-    fn start(spec: &ServerSpec, max_secs: u64, pin: Option<Pinning>) -> io::Result<ServerProcess> {
+    pub(crate) fn start(
+        spec: &ServerSpec,
+        max_secs: u64,
+        pin: Option<Pinning>,
+    ) -> io::Result<ServerProcess> {
         // `taskset` execs the server in place (same pid), with its affinity set before the
         // server's runtime counts the cores it may use.
         let mut command = match pin {
@@ -359,7 +363,7 @@ impl ServerProcess {
         }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 }
@@ -631,10 +635,15 @@ pub fn markdown(config: &Config, results: &[ServerResult]) -> String {
         ),
         None => "not pinned".to_owned(),
     };
+    let transport = match crate::tls::h2_streams_per_conn() {
+        Some(n) => format!(" Transport: HTTP/2 over TLS, {n} streams per connection."),
+        None if crate::tls::enabled() => " Transport: HTTP/1.1 over TLS.".to_owned(),
+        None => String::new(),
+    };
     let _ = writeln!(
         out,
         "Idle: {} streams. Load: {} streams × {} events/s × {} s. Cycles: {}. Latency: {clock}. \
-         Cores: {cores}.\n",
+         Cores: {cores}.{transport}\n",
         config.idle_streams, config.load_streams, config.rate, config.secs, config.cycles
     );
     out.push_str(

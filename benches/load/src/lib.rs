@@ -7,12 +7,15 @@
 //! - [`client`]: a light load client (tokio, one thread, raw HTTP/1.1, kernel receive
 //!   timestamps) holding N streams;
 //! - [`tls`]: the client's HTTPS mode (`loadtest --tls`, the ssewire servers' `--tls`);
-//! - [`driver`]: starts each server as a child process and measures it (`loadtest` binary).
+//! - [`driver`]: starts each server as a child process and measures it (`loadtest` binary);
+//! - [`many`]: several instances sharing one Redis against the single-node hub
+//!   (`loadtest-redis` binary).
 //!
 //! Everything runs on 127.0.0.1, bounded in count and time.
 
 pub mod client;
 pub mod driver;
+pub mod many;
 pub mod proc;
 pub mod publish;
 pub mod sys;

@@ -47,7 +47,9 @@ pub fn server_prelude(max_life: Duration) {
 /// Command-line options common to the servers: `--rate R` (publish continuously at `R`
 /// events/s from the start, default 0 = wait for `/control`), `--count K` (stop after `K`
 /// events, 0 = unlimited), `--max-secs S` (exit after `S` seconds, default 900),
-/// `--local-executor` (the smol server only: run tasks on the main thread's executor).
+/// `--local-executor` (the smol server only: run tasks on the main thread's executor),
+/// `--redis URL` (the smol server only: the room's hub shared through Redis, see
+/// [`crate::many`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ServerArgs {
     /// Initial publishing plan.
@@ -62,13 +64,19 @@ pub struct ServerArgs {
     pub no_lanes: bool,
     /// Serve HTTPS (`--tls`) with a self-signed certificate made at start ([`self_signed`]).
     pub tls: bool,
+    /// Back the room's hub by Redis at this URL (`--redis URL`, e.g. `redis+unix:///tmp/r.sock`):
+    /// a `ssewire_redis::RedisHub`, published through Redis. Leaked once per process, so that
+    /// the arguments stay `Copy`.
+    pub redis: Option<&'static str>,
 }
 
 impl ServerArgs {
-    /// The ssewire servers' settings: the defaults, with the lanes as asked.
+    /// The ssewire servers' settings: the defaults, with the lanes as asked, and room for
+    /// `loadtest --tls --h2 --h2-streams-per-conn` up to 1 000 streams on one HTTP/2 connection.
     pub fn server_config(&self) -> ssewire_server::Config {
         ssewire_server::Config {
             fan_out_lanes: !self.no_lanes,
+            http2_max_concurrent_streams: 1_000,
             ..ssewire_server::Config::default()
         }
     }
@@ -84,6 +92,7 @@ impl ServerArgs {
             local_executor: false,
             no_lanes: std::env::var_os("SSEWIRE_NO_LANES").is_some(),
             tls: false,
+            redis: None,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -102,13 +111,15 @@ impl ServerArgs {
             let value = it.next().unwrap_or_default();
             let bad = || -> ! {
                 eprintln!(
-                    "usage: [--rate EVENTS_PER_S] [--count N] [--max-secs S] [--tls]; bad {flag}"
+                    "usage: [--rate EVENTS_PER_S] [--count N] [--max-secs S] [--tls] [--redis URL]; \
+                     bad {flag}"
                 );
                 std::process::exit(64)
             };
             match flag.as_str() {
                 "--rate" => args.plan.rate = value.parse().unwrap_or_else(|_| bad()),
                 "--count" => args.plan.count = value.parse().unwrap_or_else(|_| bad()),
+                "--redis" if !value.is_empty() => args.redis = Some(value.leak()),
                 "--max-secs" => {
                     args.max_life = Duration::from_secs(value.parse().unwrap_or_else(|_| bad()));
                 }

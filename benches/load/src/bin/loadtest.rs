@@ -9,7 +9,9 @@
 //! machine drifts over a run, and a server measured once, at one end of it, carries that drift),
 //! `--out FILE` (also write the table there), `--pin S,C` (the server on core S, this client on
 //! core C; the default on a machine with two cores or more is `0,1`), `--no-pin`, `--tls` (our
-//! two servers over HTTPS, HTTP/1.1 by ALPN, with a TLS handshake phase; see the README).
+//! two servers over HTTPS, HTTP/1.1 by ALPN, with a TLS handshake phase; see the README),
+//! `--h2` (with `--tls`: the streams over HTTP/2, ALPN `h2`, `--h2-streams-per-conn N` on each
+//! connection, default 100).
 
 use std::process::ExitCode;
 
@@ -23,6 +25,8 @@ fn main() -> ExitCode {
     let mut rounds: usize = 1;
     let mut pin: Option<Option<Pinning>> = None;
     let mut tls = false;
+    let mut h2 = false;
+    let mut h2_streams_per_conn: usize = 100;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--smoke" {
@@ -31,6 +35,10 @@ fn main() -> ExitCode {
         }
         if flag == "--tls" {
             tls = true;
+            continue;
+        }
+        if flag == "--h2" {
+            h2 = true;
             continue;
         }
         if flag == "--no-pin" {
@@ -48,6 +56,7 @@ fn main() -> ExitCode {
             "--secs" => value.parse().map(|v| config.secs = v).is_ok(),
             "--cycles" => value.parse().map(|v| config.cycles = v).is_ok(),
             "--concurrency" => value.parse().map(|v| config.concurrency = v).is_ok(),
+            "--h2-streams-per-conn" => value.parse().map(|v| h2_streams_per_conn = v).is_ok(),
             "--pin" => match value.split_once(',').map(|(a, b)| (a.parse(), b.parse())) {
                 Some((Ok(server), Ok(client))) => {
                     pin = Some(Some(Pinning { server, client }));
@@ -103,8 +112,15 @@ fn main() -> ExitCode {
         // Measured in the order given.
         servers.sort_by_key(|s| only.iter().position(|name| *name == s.name));
     }
+    if h2 && !tls {
+        eprintln!("loadtest: --h2 needs --tls (browsers speak HTTP/2 only over TLS)");
+        return ExitCode::from(64);
+    }
     if tls {
         // Only ours take `--tls`.
+        if h2 {
+            ssewire_load::tls::enable_h2(h2_streams_per_conn);
+        }
         ssewire_load::tls::enable();
         servers.retain(|s| s.role == driver::Role::Ours);
         for spec in &mut servers {
