@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::hash::{BuildHasher, RandomState};
 use std::io;
+use std::marker::PhantomData;
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -50,6 +51,7 @@ pub(crate) async fn drive<R: Runtime>(setup: Setup<R>, queue: Queue, failure: Fa
         mut hook,
         max_redirects,
         timeout,
+        http2_keep_alive,
     } = setup;
     let mut sse = Controller::new(config);
     if let Some(terminal) = terminal {
@@ -82,6 +84,7 @@ pub(crate) async fn drive<R: Runtime>(setup: Setup<R>, queue: Queue, failure: Fa
                     extra: &connect.headers,
                     max_redirects,
                     timeout,
+                    http2_keep_alive,
                 };
                 connection(hop, &mut sse, &queue, clock).await;
             }
@@ -106,6 +109,7 @@ struct Hop<'a, R> {
     extra: &'a HeaderMap,
     max_redirects: u32,
     timeout: Duration,
+    http2_keep_alive: Option<Duration>,
 }
 
 /// The controller's time base.
@@ -120,7 +124,7 @@ impl Clock {
 
 /// One connection, from the dial to a `Wait` or `Stop`: redirects, the response head, the body.
 async fn connection<R: Runtime>(
-    hop: Hop<'_, R>,
+    mut hop: Hop<'_, R>,
     sse: &mut Controller,
     queue: &Queue,
     clock: Clock,
@@ -135,7 +139,7 @@ async fn connection<R: Runtime>(
     let head_deadline = clock.now().saturating_add(hop.timeout);
     let mut redirects = 0;
     let (response, mut conn) = loop {
-        let exchange = exchange(hop.runtime, &mut *hop.tls, &method, &url, &headers, &body);
+        let exchange = exchange(&mut hop, &method, &url, &headers, &body);
         let timer = R::timer(head_deadline.saturating_sub(clock.now()));
         let outcome = match race(exchange, timer).await {
             Either::Left(outcome) => outcome,
@@ -209,6 +213,9 @@ async fn connection<R: Runtime>(
             Either::Right(()) => sse.handle(now, random(), Input::TimerFired),
             Either::Left(None) => sse.handle(now, random(), Input::End),
             Either::Left(Some(Err(error))) => {
+                // The connection's own error is the cause (an unanswered HTTP/2 keep-alive
+                // ping ends the connection, and the body only sees it gone).
+                let error = conn.failure().await.unwrap_or(error);
                 fail(sse, hop.failure, clock, hyper_error(error));
             }
             Either::Left(Some(Ok(frame))) => {
@@ -298,10 +305,32 @@ struct Conn {
     tasks: Vec<Option<Task>>,
     /// Where hyper's HTTP/2 client puts the tasks it spawns.
     local: Option<Local>,
+    /// The error the connection future ended with, if it did.
+    failed: Arc<Mutex<Option<hyper::Error>>>,
     _sender: Box<dyn Any + Send>,
 }
 
 impl Conn {
+    /// A connection whose future is `connection` (its error kept for [`Conn::failure`]).
+    fn new<F>(connection: F, local: Option<Local>) -> Conn
+    where
+        F: Future<Output = Result<(), hyper::Error>> + Send + 'static,
+    {
+        let failed: Arc<Mutex<Option<hyper::Error>>> = Arc::default();
+        let slot = failed.clone();
+        let task: Task = Box::pin(async move {
+            if let Err(error) = connection.await {
+                *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
+            }
+        });
+        Conn {
+            tasks: vec![Some(task)],
+            local,
+            failed,
+            _sender: Box::new(()),
+        }
+    }
+
     fn poll(&mut self, cx: &mut Context<'_>) {
         // A task polled may spawn another, which is polled in the next round.
         let mut polled = 0;
@@ -323,6 +352,20 @@ impl Conn {
             polled = end;
         }
         self.tasks.retain(Option::is_some);
+    }
+
+    /// The error the connection ended with, after one more turn of its tasks (the one that
+    /// notices may come after the one that ended the connection).
+    async fn failure(&mut self) -> Option<hyper::Error> {
+        poll_fn(|cx| {
+            self.poll(cx);
+            Poll::Ready(())
+        })
+        .await;
+        self.failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// `future`, with the connection driven while it waits.
@@ -367,18 +410,50 @@ impl<F: Future<Output = ()> + Send + 'static> hyper::rt::Executor<F> for Local {
     }
 }
 
+/// The runtime's timer as hyper's, for HTTP/2 keep-alive pings.
+struct HyperTimer<R>(PhantomData<fn() -> R>);
+
+impl<R: Runtime> hyper::rt::Timer for HyperTimer<R> {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(HyperSleep(Mutex::new(Box::pin(R::timer(duration)))))
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep(deadline.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// A runtime timer, `Sync` as hyper wants: polling reaches it through `get_mut`, which does
+/// not lock.
+struct HyperSleep<T>(Mutex<Pin<Box<T>>>);
+
+impl<T: Future<Output = ()>> Future for HyperSleep<T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let timer = self
+            .get_mut()
+            .0
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        timer.as_mut().poll(cx)
+    }
+}
+
+impl<T: Future<Output = ()> + Send + 'static> hyper::rt::Sleep for HyperSleep<T> {}
+
 /// Dials `url` (with TLS for `https`), sends the request over HTTP/2 if ALPN chose `h2` and
 /// HTTP/1.1 otherwise, and waits for the response head.
 async fn exchange<R: Runtime>(
-    runtime: &R,
-    tls: &mut Trust,
+    hop: &mut Hop<'_, R>,
     method: &Method,
     url: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> io::Result<(http::Response<Incoming>, Conn)> {
     let (host, port) = host_port(url);
-    let stream = runtime
+    let stream = hop
+        .runtime
         .connect(host, port)
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("connect to {host}:{port}: {e}")))?;
@@ -388,10 +463,10 @@ async fn exchange<R: Runtime>(
     if !is_https(url) {
         return http1(stream, url, request).await;
     }
-    let config = tls.config()?;
+    let config = hop.tls.config()?;
     let stream = tls::connect(config, host, stream).await?;
     if stream.get_ref().1.alpn_protocol() == Some(tls::ALPN_H2) {
-        http2(stream, url, request).await
+        http2::<R, _>(stream, url, request, hop.http2_keep_alive).await
     } else {
         http1(stream, url, request).await
     }
@@ -413,13 +488,7 @@ where
     let (mut sender, connection) = hyper::client::conn::http1::handshake(FuturesIo::new(io))
         .await
         .map_err(hyper_error)?;
-    let mut conn = Conn {
-        tasks: vec![Some(Box::pin(async move {
-            let _ = connection.await;
-        }))],
-        local: None,
-        _sender: Box::new(()),
-    };
+    let mut conn = Conn::new(connection, None);
     let response = conn
         .with(sender.send_request(request))
         .await
@@ -431,28 +500,31 @@ where
 
 /// The request over a new HTTP/2 connection: the absolute URL gives `:scheme`, `:authority`
 /// and `:path` (no `Host` header).
-async fn http2<T>(
+async fn http2<R, T>(
     io: T,
     url: &Uri,
     mut request: http::Request<Full>,
+    keep_alive: Option<Duration>,
 ) -> io::Result<(http::Response<Incoming>, Conn)>
 where
+    R: Runtime,
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     *request.uri_mut() = absolute(url)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("bad url {url}")))?;
     let local = Local::default();
-    let (mut sender, connection) = hyper::client::conn::http2::Builder::new(local.clone())
+    let mut builder = hyper::client::conn::http2::Builder::new(local.clone());
+    if let Some(interval) = keep_alive {
+        builder
+            .timer(HyperTimer::<R>(PhantomData))
+            .keep_alive_interval(interval)
+            .keep_alive_timeout(interval);
+    }
+    let (mut sender, connection) = builder
         .handshake(FuturesIo::new(io))
         .await
         .map_err(hyper_error)?;
-    let mut conn = Conn {
-        tasks: vec![Some(Box::pin(async move {
-            let _ = connection.await;
-        }))],
-        local: Some(local),
-        _sender: Box::new(()),
-    };
+    let mut conn = Conn::new(connection, Some(local));
     let response = conn
         .with(sender.send_request(request))
         .await
@@ -486,7 +558,15 @@ impl Body for Full {
 
 /// A hyper error as an I/O error of the kind [`error_kind`] finds, its message kept.
 fn hyper_error(error: hyper::Error) -> io::Error {
-    io::Error::new(error_kind(&error), error)
+    // hyper's own message is the outer kind only ("http2 error"): the causes say what.
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    io::Error::new(error_kind(&error), message)
 }
 
 /// The I/O error kind inside a hyper error; `UnexpectedEof` for a message cut short,

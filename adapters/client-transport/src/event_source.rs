@@ -140,6 +140,7 @@ pub(crate) struct Setup<R> {
     pub(crate) hook: Option<Hook>,
     pub(crate) max_redirects: u32,
     pub(crate) timeout: Duration,
+    pub(crate) http2_keep_alive: Option<Duration>,
 }
 
 impl<R: Runtime> fmt::Debug for EventSource<R> {
@@ -218,6 +219,7 @@ impl<R: Runtime> EventSource<R> {
                 hook: None,
                 max_redirects: 10,
                 timeout: Duration::from_secs(30),
+                http2_keep_alive: None,
             }))),
             queue: Arc::default(),
             failure: Arc::default(),
@@ -436,6 +438,26 @@ impl<R: Runtime> EventSource<R> {
     /// ```
     pub fn last_error(&self) -> Option<&io::Error> {
         self.last_error.as_ref()
+    }
+
+    /// On an HTTP/2 connection, a `PING` after `interval` without a frame from the server, and
+    /// the connection fails (`TimedOut`, a transport error the controller retries) when no
+    /// answer comes within `interval` more: a dead path is noticed even when the server sends
+    /// no keep-alive comments. Default off. HTTP/1.1 has no such frame: there, and for a
+    /// server that sends nothing yet answers pings, [`Config::idle_timeout`] bounds the
+    /// silence.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn example<R: ssewire_client_transport::Runtime + Default>() -> Result<(), Box<dyn std::error::Error>> {
+    /// let events = ssewire_client_transport::EventSource::<R>::get("https://example.com/events")?
+    ///     .with_http2_keep_alive(std::time::Duration::from_secs(30));
+    /// # drop(events); Ok(())
+    /// # }
+    /// ```
+    pub fn with_http2_keep_alive(self, interval: Duration) -> Self {
+        self.with(|setup| setup.http2_keep_alive = Some(interval))
     }
 
     /// Stops now, like `EventSource.close()`: the connection and timers are dropped, events

@@ -28,7 +28,8 @@
 //! ([`EventSource::with_root_certificates`], or a whole rustls config with
 //! [`EventSource::with_tls_config`]). A refused certificate is a transport error like any
 //! other (the controller decides about retrying); [`EventSource::last_error`] says what was
-//! wrong. Redirects may go from `http` to `https` (and back).
+//! wrong. Redirects may go from `http` to `https` (and back). On HTTP/2,
+//! [`EventSource::with_http2_keep_alive`] pings a silent server and fails a dead connection.
 //!
 //! The runtime shells re-export it with their runtime filled in:
 //! `ssewire_smol::EventSource::get(url)`, `ssewire_async_std::EventSource::get(url)`.

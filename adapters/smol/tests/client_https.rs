@@ -442,3 +442,82 @@ fn idle_and_head_timeouts_over_tls() {
         hold.cancel().await;
     });
 }
+
+/// A TCP relay to `target` on `127.0.0.1:0` that, once `frozen` is set, holds every byte it
+/// reads instead of passing it on (a path that died without a FIN or RST). Dropping the task
+/// drops its connections.
+async fn relay(
+    target: std::net::SocketAddr,
+    frozen: Arc<AtomicBool>,
+) -> (std::net::SocketAddr, smol::Task<()>) {
+    use smol::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = smol::spawn(async move {
+        let mut pipes = Vec::new();
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = smol::net::TcpStream::connect(target).await else {
+                continue;
+            };
+            for (mut from, mut to) in [(client.clone(), server.clone()), (server, client)] {
+                let frozen = frozen.clone();
+                pipes.push(smol::spawn(async move {
+                    let mut buf = vec![0; 16 * 1024];
+                    while let Ok(n @ 1..) = from.read(&mut buf).await {
+                        while frozen.load(Ordering::SeqCst) {
+                            smol::Timer::after(ms(10)).await;
+                        }
+                        if to.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                }));
+            }
+        }
+    });
+    (addr, task)
+}
+
+/// `with_http2_keep_alive`: when the path goes dead mid-stream (no FIN, no RST, nothing
+/// more read), the unanswered `PING` fails the connection within about two intervals, a
+/// transport error the controller handles like any other; without an idle timeout nothing
+/// else would notice.
+#[test]
+fn http2_keep_alive_notices_a_dead_path() {
+    smol::block_on(async {
+        let cert = TestCert::new();
+        let gone = Arc::new(AtomicBool::new(false));
+        let server = tls_server(&cert, true, Arc::default(), gone.clone()).await;
+        let frozen = Arc::new(AtomicBool::new(false));
+        let (addr, relay) = relay(server.local_addr(), frozen.clone()).await;
+        let mut events = EventSource::get(&format!("https://{addr}/hold"))
+            .unwrap()
+            .with_root_certificates(roots(&cert))
+            .with_http2_keep_alive(ms(200))
+            .with_config(Config {
+                max_retries: Some(0),
+                ..config()
+            });
+        assert_eq!(
+            summary(&[
+                next(&mut events).await.unwrap(),
+                next(&mut events).await.unwrap()
+            ]),
+            ["open 200", "event a"]
+        );
+        assert_eq!(server.stats().http2_connections, 1);
+        frozen.store(true, Ordering::SeqCst);
+        let rest = all(&mut events).await;
+        let end = summary(&rest[rest.len() - 1..]);
+        assert_eq!(
+            end,
+            ["closed Exhausted { attempts: 0, last: Ended(Error(TimedOut)) }"],
+            "{:?}",
+            summary(&rest)
+        );
+        let error = events.last_error().unwrap().to_string();
+        assert!(error.contains("keep-alive"), "{error}");
+        drop(relay);
+        server.shutdown(ms(100)).await;
+    });
+}
