@@ -307,6 +307,7 @@ struct Conn {
     local: Option<Local>,
     /// The error the connection future ended with, if it did.
     failed: Arc<Mutex<Option<hyper::Error>>>,
+    /// The `SendRequest`, never read: hyper ends a connection whose sender is gone.
     _sender: Box<dyn Any + Send>,
 }
 
