@@ -54,6 +54,22 @@ fn enc_ref(input: Vec<Fields>, buf: &mut BytesMut) {
 }
 
 #[inline(never)]
+fn enc_ssestream(input: Vec<Fields>) -> usize {
+    let mut len = 0;
+    for f in input {
+        let mut sse = sse_stream::Sse::default().data(f.data);
+        if !f.event.is_empty() {
+            sse = sse.event(f.event);
+        }
+        if !f.id.is_empty() {
+            sse = sse.id(f.id);
+        }
+        len += sse.encode().unwrap().len();
+    }
+    len
+}
+
+#[inline(never)]
 fn enc_russe(input: Vec<Fields>, buf: &mut BytesMut) {
     use tokio_util::codec::Encoder as _;
     let mut encoder = russe::Encoder::default();
@@ -89,7 +105,7 @@ fn main() {
         "owned" => (0..rounds).for_each(|_| total += black_box(ssewire_decode_owned(&pieces)).0),
         "each" => (0..rounds).for_each(|_| total += black_box(ssewire_decode(&pieces)).0),
         "ssestream" => (0..rounds).for_each(|_| total += black_box(sse_stream_decode(&pieces)).0),
-        "enc-event" | "enc-russe" | "enc-ref" => {
+        "enc-event" | "enc-russe" | "enc-ref" | "enc-ssestream" => {
             let fields = corpus_fields(&stream, 1000);
             let mut buf = BytesMut::with_capacity(512 * 1024);
             for _ in 0..rounds {
@@ -98,6 +114,7 @@ fn main() {
                 match op {
                     "enc-event" => enc_event(input, &mut buf),
                     "enc-ref" => enc_ref(input, &mut buf),
+                    "enc-ssestream" => total += enc_ssestream(input),
                     _ => enc_russe(input, &mut buf),
                 }
                 total += black_box(buf.len());

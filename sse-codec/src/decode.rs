@@ -6,7 +6,7 @@ use core::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::text::{Text, utf8};
+use crate::text::{Text, contains_any, utf8};
 use crate::{Error, Event, EventId, EventType};
 
 /// Bounds on what a decoder buffers for a peer, checked before any buffer grows.
@@ -1305,7 +1305,7 @@ impl Decoder {
             Field::Id => {
                 // "If the field value does not contain U+0000 NULL, set the last event ID buffer
                 // to the field value. Otherwise, ignore the field."
-                if memchr::memchr(0, &buf[start..end]).is_some() {
+                if contains_any(&buf[start..end], 0, 0, 0) {
                     buf.advance(end + eol);
                 } else {
                     let id = take_text(buf, start, end, eol);
@@ -1521,7 +1521,7 @@ fn scan_block(
                     Field::Event => st.event = Some((value, end)),
                     Field::Id => {
                         // "If the field value does not contain U+0000 NULL".
-                        if memchr::memchr(0, &bytes[value..end]).is_none() {
+                        if !contains_any(&bytes[value..end], 0, 0, 0) {
                             st.id = Some((value, end));
                         }
                     }
@@ -1652,7 +1652,7 @@ impl<'a> EventRef<'a> {
     ///
     /// [`Error::InvalidEventType`] if `name` contains CR or LF.
     pub fn with_event(mut self, name: &'a str) -> Result<Self, Error> {
-        if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_some() {
+        if contains_any(name.as_bytes(), b'\r', b'\n', b'\n') {
             return Err(Error::InvalidEventType);
         }
         self.event = name;
@@ -1666,7 +1666,7 @@ impl<'a> EventRef<'a> {
     ///
     /// [`Error::InvalidId`] if `id` contains CR, LF or NUL.
     pub fn with_id(mut self, id: &'a str) -> Result<Self, Error> {
-        if memchr::memchr3(b'\r', b'\n', 0, id.as_bytes()).is_some() {
+        if contains_any(id.as_bytes(), b'\r', b'\n', 0) {
             return Err(Error::InvalidId);
         }
         self.id = id;

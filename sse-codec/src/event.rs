@@ -7,7 +7,7 @@ use core::time::Duration;
 use bytes::Bytes;
 
 use crate::Error;
-use crate::text::{Text, normalize_newlines};
+use crate::text::{Text, contains_any, normalize_newlines};
 
 /// A checked event type (the `event:` field): any text without CR or LF.
 ///
@@ -36,7 +36,7 @@ impl EventType {
 
     /// "No CR or LF".
     fn check(name: &str) -> Result<(), Error> {
-        if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_some() {
+        if contains_any(name.as_bytes(), b'\r', b'\n', b'\n') {
             return Err(Error::InvalidEventType);
         }
         Ok(())
@@ -48,7 +48,7 @@ impl EventType {
     ///
     /// [`Error::InvalidEventType`] if `name` contains CR or LF.
     pub fn from_static(name: &'static str) -> Result<Self, Error> {
-        if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_some() {
+        if contains_any(name.as_bytes(), b'\r', b'\n', b'\n') {
             return Err(Error::InvalidEventType);
         }
         Ok(EventType(Text::from_static(name)))
@@ -98,7 +98,7 @@ impl EventId {
 
     /// "No CR, LF or NUL".
     fn check(id: &str) -> Result<(), Error> {
-        if memchr::memchr3(b'\r', b'\n', 0, id.as_bytes()).is_some() {
+        if contains_any(id.as_bytes(), b'\r', b'\n', 0) {
             return Err(Error::InvalidId);
         }
         Ok(())
