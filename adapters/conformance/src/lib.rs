@@ -93,6 +93,7 @@ macro_rules! suite {
             closed_mid_head_and_mid_chunk
             per_ip_cap_holds_under_two_thousand_connections
             demo_stats_route
+            max_connections_503
         }
         $crate::__suite! {
             ignored ($runtime) ($block_on)

@@ -93,6 +93,7 @@ pub fn to_json(stats: &Stats) -> serde_json::Value {
         "closed_http2_idle": stats.closed_http2_idle,
         "closed_http2_stream_stalled": stats.closed_http2_stream_stalled,
         "closed_slow_subscriber": stats.closed_slow_subscriber,
+        "closed_tls_handshake_timeout": stats.closed_tls_handshake_timeout,
         "refused_over_cap": stats.refused_over_cap,
     })
 }

@@ -42,6 +42,9 @@ pub struct Stats {
     /// [`send_timeout`](crate::Config::send_timeout) while the server had an event for them:
     /// their producer (or hub subscription) is dropped, the rest of the connection goes on.
     pub closed_http2_stream_stalled: u64,
+    /// TLS connections closed at [`tls_handshake_timeout`](crate::Config::tls_handshake_timeout)
+    /// with their handshake unfinished.
+    pub closed_tls_handshake_timeout: u64,
     /// Event streams open now (every path, hub subscriptions included).
     pub event_streams: usize,
     /// Event streams open now that are fed by a [`Hub`](ssewire_stream::Hub) subscription.
@@ -64,6 +67,7 @@ pub(crate) enum Limit {
     OverCap,
     SlowSubscriber,
     Http2StreamStalled,
+    TlsHandshakeTimeout,
 }
 
 impl Limit {
@@ -76,6 +80,7 @@ impl Limit {
             Limit::OverCap => "over the connection cap",
             Limit::SlowSubscriber => "slow hub subscriber ended by the hub",
             Limit::Http2StreamStalled => "http2 stream granted no window for the send timeout",
+            Limit::TlsHandshakeTimeout => "tls handshake timeout",
         }
     }
 }
@@ -92,6 +97,7 @@ pub(crate) struct Counters {
     over_cap: AtomicU64,
     slow_subscriber: AtomicU64,
     http2_stream_stalled: AtomicU64,
+    tls_handshake_timeout: AtomicU64,
     pub(crate) event_streams: AtomicUsize,
     pub(crate) hub_subscribers: AtomicUsize,
     event_streams_served: AtomicU64,
@@ -109,6 +115,7 @@ impl Counters {
             Limit::OverCap => &self.over_cap,
             Limit::SlowSubscriber => &self.slow_subscriber,
             Limit::Http2StreamStalled => &self.http2_stream_stalled,
+            Limit::TlsHandshakeTimeout => &self.tls_handshake_timeout,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "log")]
@@ -128,6 +135,7 @@ impl Counters {
             refused_over_cap: self.over_cap.load(Ordering::Relaxed),
             closed_slow_subscriber: self.slow_subscriber.load(Ordering::Relaxed),
             closed_http2_stream_stalled: self.http2_stream_stalled.load(Ordering::Relaxed),
+            closed_tls_handshake_timeout: self.tls_handshake_timeout.load(Ordering::Relaxed),
             event_streams: self.event_streams.load(Ordering::Relaxed),
             hub_subscribers: self.hub_subscribers.load(Ordering::Relaxed),
             event_streams_served: self.event_streams_served.load(Ordering::Relaxed),
@@ -195,5 +203,69 @@ impl<'a> Open<'a> {
 impl Drop for Open<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(all(test, feature = "log"))]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Keeps what is logged.
+    struct Kept(Mutex<Vec<String>>);
+
+    impl log::Log for Kept {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            let line = format!("{} {}", record.target(), record.args());
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+        }
+        fn flush(&self) {}
+    }
+
+    static KEPT: Kept = Kept(Mutex::new(Vec::new()));
+
+    /// Each close for a limit is counted and logged with the peer address and the reason.
+    #[test]
+    fn every_limit_counted_and_logged() {
+        log::set_logger(&KEPT).expect("the only logger");
+        log::set_max_level(log::LevelFilter::Info);
+        let counters = Counters::default();
+        let peer: SocketAddr = "192.0.2.7:4242".parse().expect("an address");
+        let limits = [
+            Limit::SendTimeout,
+            Limit::HeaderTimeout,
+            Limit::BodyTimeout,
+            Limit::Http2Idle,
+            Limit::OverCap,
+            Limit::SlowSubscriber,
+            Limit::Http2StreamStalled,
+            Limit::TlsHandshakeTimeout,
+        ];
+        for limit in limits {
+            counters.closed(limit, peer);
+        }
+        let kept = KEPT.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        assert_eq!(kept.len(), limits.len(), "{kept:?}");
+        for (line, limit) in kept.iter().zip(limits) {
+            assert_eq!(
+                *line,
+                format!("ssewire_server closed 192.0.2.7:4242: {}", limit.as_str())
+            );
+        }
+        let stats = counters.snapshot();
+        let counted = [
+            stats.closed_send_timeout,
+            stats.closed_header_timeout,
+            stats.closed_body_timeout,
+            stats.closed_http2_idle,
+            stats.refused_over_cap,
+            stats.closed_slow_subscriber,
+            stats.closed_http2_stream_stalled,
+            stats.closed_tls_handshake_timeout,
+        ];
+        assert_eq!(counted, [1; 8]);
     }
 }

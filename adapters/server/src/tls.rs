@@ -298,7 +298,13 @@ pub(crate) async fn serve_connection<R, C, H, F>(
     let acceptor = futures_rustls::TlsAcceptor::from(tls);
     let shutdown = guard.0.clone();
     let deadline = sleep_unless_stopping::<R>(&shutdown, config.tls_handshake_timeout);
-    let Some(Ok(stream)) = conn::with_deadline(acceptor.accept(conn), deadline).await else {
+    let handshake = conn::with_deadline(acceptor.accept(conn), deadline).await;
+    let Some(Ok(stream)) = handshake else {
+        if handshake.is_none() && !shutdown.stopping.load(core::sync::atomic::Ordering::SeqCst) {
+            shutdown
+                .stats
+                .closed(crate::stats::Limit::TlsHandshakeTimeout, remote_addr);
+        }
         drop(guard);
         return;
     };

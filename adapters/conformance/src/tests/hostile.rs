@@ -1347,3 +1347,62 @@ pub async fn demo_stats_route<R: Runtime>(runtime: R) {
     })
     .await;
 }
+
+/// Past `max_connections` a new connection gets `503` with `Retry-After` and is closed, the
+/// connections already open go on, and once one of them closes a newcomer is served.
+pub async fn max_connections_503<R: Runtime>(runtime: R) {
+    const MAX: usize = 3;
+    let _turn = crate::shared_turn();
+    within::<R, _>(TEST_LIMIT, "max_connections_503", async {
+        let config = Config {
+            max_connections: MAX,
+            ..Config::default()
+        };
+        let server = start(runtime, config, with_ticks::<R>(|_| Response::text("ok"))).await;
+        let addr = server.local_addr();
+        let mut open = Vec::new();
+        for _ in 0..MAX {
+            let mut conn = connect(addr).await.expect("connect");
+            conn.write_all(b"GET /tick HTTP/1.1\r\nHost: t\r\n\r\n")
+                .await
+                .expect("request");
+            open.push(conn);
+        }
+        eventually::<R>(STEP, "the streams open", || {
+            server.stats().event_streams == MAX
+        })
+        .await;
+        let answer = exchange::<R>(addr, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").await;
+        assert!(answer.starts_with("HTTP/1.1 503 "), "{answer:?}");
+        assert!(answer.contains("retry-after: 1\r\n"), "{answer:?}");
+        // The open streams go on: each still gets events.
+        for conn in &mut open {
+            let mut chunk = [0u8; 4096];
+            let mut got = Vec::new();
+            while find(&got, b"data: 3 ").is_none() {
+                let n = within::<R, _>(
+                    STEP,
+                    "an open stream's events",
+                    futures_lite::AsyncReadExt::read(conn, &mut chunk),
+                )
+                .await
+                .expect("read");
+                assert!(n > 0, "an open stream closed");
+                got.extend_from_slice(&chunk[..n]);
+            }
+        }
+        drop(open.pop());
+        eventually::<R>(STEP, "a place free", || server.connections() < MAX).await;
+        let answer = exchange::<R>(
+            addr,
+            b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
+        assert_eq!(server.stats().refused_over_cap, 1);
+        eprintln!("max_connections {MAX}: the next one answered 503, a freed place served");
+        drop(open);
+        stop(&server).await;
+    })
+    .await;
+}
