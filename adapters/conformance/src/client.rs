@@ -1,23 +1,29 @@
-//! Real clients over loopback TCP: a small raw HTTP/1.1 client (status line, headers, chunked
-//! transfer coding) that feeds bodies into `ssewire::Decoder`, and an HTTP/2 prior-knowledge
-//! client on hyper.
+//! Real clients over loopback TCP, in clear or over TLS: a small raw HTTP/1.1 client (status
+//! line, headers, chunked transfer coding) that feeds bodies into `ssewire::Decoder`, and an
+//! HTTP/2 client on hyper (prior knowledge in clear, ALPN `h2` over TLS).
 //!
-//! Sockets are `async_io::Async<std::net::TcpStream>`: runtime-neutral (async-io drives its own
-//! reactor when the adapter's `block_on` does not), so the client side is the same whatever
-//! adapter is under test.
+//! Sockets are `async_io::Async<std::net::TcpStream>`, under futures-rustls for TLS:
+//! runtime-neutral (async-io drives its own reactor when the adapter's `block_on` does not), so
+//! the client side is the same whatever adapter is under test. A [`Transport`] says which: the
+//! same test runs over both.
 
 use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_io::Async;
 use bytes::{Buf, Bytes, BytesMut};
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use ssewire::{Decoder, Event, Frame};
-use ssewire_server::Runtime;
+use ssewire_server::{Runtime, TlsConfig};
 
 /// Runs `future`, panicking with `what` if it takes longer than `limit` (measured with the
 /// adapter's own timer). The future is boxed, so nesting these keeps stack frames small.
@@ -42,6 +48,334 @@ pub fn within<R: Runtime, T>(
 /// Opens a TCP connection.
 pub async fn connect(addr: SocketAddr) -> io::Result<Async<TcpStream>> {
     Async::<TcpStream>::connect(addr).await
+}
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, and its key, as PEM.
+#[derive(Debug, Clone)]
+pub struct TestCert {
+    /// The certificate (PEM).
+    pub cert_pem: String,
+    /// Its private key (PEM, PKCS#8).
+    pub key_pem: String,
+    /// The certificate (DER), what a client pins.
+    pub der: CertificateDer<'static>,
+}
+
+impl TestCert {
+    /// A new one.
+    pub fn new() -> TestCert {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+            .expect("rcgen makes a certificate");
+        TestCert {
+            cert_pem: made.cert.pem(),
+            key_pem: made.signing_key.serialize_pem(),
+            der: made.cert.der().clone(),
+        }
+    }
+
+    /// The server's TLS settings for it.
+    pub fn tls(&self) -> TlsConfig {
+        TlsConfig::from_pem(self.cert_pem.as_bytes(), self.key_pem.as_bytes())
+            .expect("the test certificate loads")
+    }
+
+    /// A client config that trusts this certificate and nothing else, offering `alpn`.
+    pub fn client_config(&self, alpn: &[&[u8]]) -> io::Result<Arc<ClientConfig>> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut config = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(io::Error::other)?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Pinned {
+                der: self.der.clone(),
+                provider,
+            }))
+            .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Ok(Arc::new(config))
+    }
+}
+
+impl Default for TestCert {
+    fn default() -> Self {
+        TestCert::new()
+    }
+}
+
+/// Accepts exactly one certificate (the test's), with the signatures checked as usual.
+#[derive(Debug)]
+struct Pinned {
+    der: CertificateDer<'static>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.der.as_ref() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A TLS client connection, from futures-rustls over an async-io socket.
+pub type TlsStream = futures_rustls::client::TlsStream<Async<TcpStream>>;
+
+/// Connects to `addr` over TLS with `config` (which says what to trust and what ALPN offers);
+/// returns the stream and the protocol the server picked.
+pub async fn connect_tls_with(
+    addr: SocketAddr,
+    config: Arc<ClientConfig>,
+) -> io::Result<(TlsStream, Option<Vec<u8>>)> {
+    let tcp = Async::<TcpStream>::connect(addr).await?;
+    let name = ServerName::try_from("localhost").expect("a server name");
+    let stream = futures_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await?;
+    let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+    Ok((stream, alpn))
+}
+
+/// Connects to `addr` over TLS, trusting only `cert`, offering `alpn`; returns the stream and
+/// the protocol the server picked.
+pub async fn connect_tls(
+    addr: SocketAddr,
+    cert: &TestCert,
+    alpn: &[&[u8]],
+) -> io::Result<(TlsStream, Option<Vec<u8>>)> {
+    connect_tls_with(addr, cert.client_config(alpn)?).await
+}
+
+/// How a test reaches its server: cleartext TCP, or TLS with a certificate made for the test.
+/// Over TLS the raw HTTP/1.1 client offers ALPN `http/1.1` and the HTTP/2 client `h2` (where
+/// in clear it uses prior knowledge).
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// Cleartext TCP.
+    Tcp,
+    /// TLS over TCP.
+    Tls(Arc<Tls>),
+}
+
+/// The TLS side of a [`Transport`]: one self-signed certificate, the server's settings for it,
+/// and a client config per ALPN offer (shared, so clients resume sessions as browsers do).
+#[derive(Debug)]
+pub struct Tls {
+    /// The certificate both sides use.
+    pub cert: TestCert,
+    /// The server's settings (`h2` and `http/1.1` offered).
+    pub server: TlsConfig,
+    http1: Arc<ClientConfig>,
+    h2: Arc<ClientConfig>,
+}
+
+impl Transport {
+    /// TLS with a new self-signed certificate.
+    pub fn tls() -> Transport {
+        let cert = TestCert::new();
+        let tls = Tls {
+            server: cert.tls(),
+            http1: cert.client_config(&[b"http/1.1"]).expect("a client config"),
+            h2: cert.client_config(&[b"h2"]).expect("a client config"),
+            cert,
+        };
+        Transport::Tls(Arc::new(tls))
+    }
+
+    /// Whether this is TLS.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Transport::Tls(_))
+    }
+
+    /// The server's TLS settings, if any.
+    pub fn server_tls(&self) -> Option<TlsConfig> {
+        match self {
+            Transport::Tcp => None,
+            Transport::Tls(tls) => Some(tls.server.clone()),
+        }
+    }
+
+    /// A connection for HTTP/1.1: plain TCP, or TLS having agreed on `http/1.1` by ALPN.
+    pub async fn connect(&self, addr: SocketAddr) -> io::Result<Conn> {
+        match self {
+            Transport::Tcp => Ok(Conn::Tcp(connect(addr).await?)),
+            Transport::Tls(tls) => {
+                let (stream, alpn) = connect_tls_with(addr, tls.http1.clone()).await?;
+                assert_eq!(alpn.as_deref(), Some(&b"http/1.1"[..]), "ALPN");
+                Ok(Conn::Tls(Box::new(stream)))
+            }
+        }
+    }
+
+    /// A connection for HTTP/2: plain TCP (prior knowledge), or TLS having agreed on `h2`.
+    pub async fn connect_h2(&self, addr: SocketAddr) -> io::Result<Conn> {
+        match self {
+            Transport::Tcp => Ok(Conn::Tcp(connect(addr).await?)),
+            Transport::Tls(tls) => {
+                let (stream, alpn) = connect_tls_with(addr, tls.h2.clone()).await?;
+                assert_eq!(alpn.as_deref(), Some(&b"h2"[..]), "ALPN");
+                Ok(Conn::Tls(Box::new(stream)))
+            }
+        }
+    }
+
+    /// Sends `GET path` with `headers` on a new connection and reads the response head.
+    pub async fn get(
+        &self,
+        addr: SocketAddr,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> io::Result<Http1Response> {
+        let mut conn = self.connect(addr).await?;
+        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        conn.write_all(request.as_bytes()).await?;
+        conn.flush().await?;
+        read_head(conn).await
+    }
+
+    /// Sends `GET path` asking for an event stream, and checks the answer is one.
+    pub async fn get_sse(
+        &self,
+        addr: SocketAddr,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> io::Result<Sse<Body>> {
+        let mut all = vec![("Accept", "text/event-stream")];
+        all.extend_from_slice(headers);
+        let response = self.get(addr, path, &all).await?;
+        assert_eq!(response.status, 200, "GET {path}: {response:?}");
+        assert_eq!(
+            response.header("content-type"),
+            Some("text/event-stream"),
+            "GET {path}"
+        );
+        Ok(response.into_sse())
+    }
+
+    /// An HTTP/2 connection (hyper's client) whose task runs on `runtime`.
+    pub async fn http2<R: Runtime>(&self, runtime: &R, addr: SocketAddr) -> io::Result<Http2> {
+        let conn = self.connect_h2(addr).await?;
+        Http2::handshake(runtime, conn, addr, self.is_tls()).await
+    }
+}
+
+/// A client connection: plain TCP or TLS.
+#[derive(Debug)]
+pub enum Conn {
+    /// Cleartext.
+    Tcp(Async<TcpStream>),
+    /// TLS (boxed: its state is large).
+    Tls(Box<TlsStream>),
+}
+
+impl Conn {
+    /// Reads what the server sends into `out` until it closes the connection. Over TLS a close
+    /// without `close_notify` (rustls's `UnexpectedEof`) counts as the close too: what is read
+    /// this way carries its own framing (`Content-Length`, chunked), which the caller checks, so
+    /// a cut would not go unseen.
+    pub async fn read_until_closed(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match self.read(&mut buf).await {
+                Ok(0) => return Ok(()),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e)
+                    if e.kind() == io::ErrorKind::UnexpectedEof && matches!(self, Conn::Tls(_)) =>
+                {
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Conn::Tls(tls) => Pin::new(&mut **tls).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Conn::Tls(tls) => Pin::new(&mut **tls).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            Conn::Tls(tls) => Pin::new(&mut **tls).poll_flush(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Tcp(tcp) => Pin::new(tcp).poll_close(cx),
+            Conn::Tls(tls) => Pin::new(&mut **tls).poll_close(cx),
+        }
+    }
 }
 
 /// A parsed HTTP/1.x response head, and its body still on the socket.
@@ -81,46 +415,29 @@ impl Http1Response {
     }
 }
 
-/// Sends `GET path` with `headers` on a new connection and reads the response head.
+/// Sends `GET path` with `headers` on a new cleartext connection and reads the response head.
 pub async fn get(
     addr: SocketAddr,
     path: &str,
     headers: &[(&str, &str)],
 ) -> io::Result<Http1Response> {
-    let mut conn = connect(addr).await?;
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    conn.write_all(request.as_bytes()).await?;
-    conn.flush().await?;
-    read_head(conn).await
+    Transport::Tcp.get(addr, path, headers).await
 }
 
-/// Sends `GET path` asking for an event stream, and checks the answer is one.
+/// Sends `GET path` in clear asking for an event stream, and checks the answer is one.
 pub async fn get_sse(
     addr: SocketAddr,
     path: &str,
     headers: &[(&str, &str)],
 ) -> io::Result<Sse<Body>> {
-    let mut all = vec![("Accept", "text/event-stream")];
-    all.extend_from_slice(headers);
-    let response = get(addr, path, &all).await?;
-    assert_eq!(response.status, 200, "GET {path}: {response:?}");
-    assert_eq!(
-        response.header("content-type"),
-        Some("text/event-stream"),
-        "GET {path}"
-    );
-    Ok(response.into_sse())
+    Transport::Tcp.get_sse(addr, path, headers).await
 }
 
 fn invalid(message: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.into())
 }
 
-async fn read_head(mut conn: Async<TcpStream>) -> io::Result<Http1Response> {
+async fn read_head(mut conn: Conn) -> io::Result<Http1Response> {
     let mut raw = BytesMut::with_capacity(4096);
     let end = loop {
         if let Some(end) = find(&raw, b"\r\n\r\n") {
@@ -179,7 +496,7 @@ async fn read_head(mut conn: Async<TcpStream>) -> io::Result<Http1Response> {
     })
 }
 
-async fn read_more(conn: &mut Async<TcpStream>, raw: &mut BytesMut) -> io::Result<usize> {
+async fn read_more(conn: &mut Conn, raw: &mut BytesMut) -> io::Result<usize> {
     let mut chunk = vec![0u8; 16 * 1024];
     let n = conn.read(&mut chunk).await?;
     raw.extend_from_slice(&chunk[..n]);
@@ -211,7 +528,7 @@ enum BodyState {
 /// An HTTP/1.1 response body: chunked, `Content-Length` or close-delimited.
 #[derive(Debug)]
 pub struct Body {
-    conn: Async<TcpStream>,
+    conn: Conn,
     raw: BytesMut,
     state: BodyState,
 }
@@ -498,26 +815,36 @@ impl http_body::Body for Empty {
     }
 }
 
-/// An HTTP/2 prior-knowledge connection (hyper's client).
+/// An HTTP/2 connection (hyper's client): prior knowledge in clear, ALPN `h2` over TLS.
 #[derive(Debug)]
 pub struct Http2 {
     send: hyper::client::conn::http2::SendRequest<Empty>,
     addr: SocketAddr,
+    scheme: &'static str,
 }
 
 impl Http2 {
-    /// Connects with HTTP/2 prior knowledge; the connection task runs on `runtime`.
+    /// Connects in clear with HTTP/2 prior knowledge; the connection task runs on `runtime`.
     pub async fn connect<R: Runtime>(runtime: &R, addr: SocketAddr) -> io::Result<Http2> {
-        let tcp = connect(addr).await?;
+        Transport::Tcp.http2(runtime, addr).await
+    }
+
+    async fn handshake<R: Runtime>(
+        runtime: &R,
+        conn: Conn,
+        addr: SocketAddr,
+        tls: bool,
+    ) -> io::Result<Http2> {
         let (send, connection) =
             hyper::client::conn::http2::Builder::new(Exec(std::sync::Arc::new(runtime.clone())))
-                .handshake(smol_hyper::rt::FuturesIo::new(tcp))
+                .handshake(smol_hyper::rt::FuturesIo::new(conn))
                 .await
                 .map_err(io::Error::other)?;
         runtime.spawn(async move {
             let _ = connection.await;
         });
-        Ok(Http2 { send, addr })
+        let scheme = if tls { "https" } else { "http" };
+        Ok(Http2 { send, addr, scheme })
     }
 
     /// Sends `GET path` with `headers` on a new stream.
@@ -526,7 +853,7 @@ impl Http2 {
         path: &str,
         headers: &[(&str, &str)],
     ) -> io::Result<http::Response<hyper::body::Incoming>> {
-        let mut request = http::Request::get(format!("http://{}{path}", self.addr));
+        let mut request = http::Request::get(format!("{}://{}{path}", self.scheme, self.addr));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }

@@ -1,6 +1,7 @@
-//! The conformance tests, each an `async fn(runtime)` that [`suite!`](crate::suite) turns into a
-//! `#[test]`. Each starts its own server on `127.0.0.1:0`, talks to it over real TCP, bounds its
-//! own run time and shuts the server down.
+//! The conformance tests, each an `async fn(runtime)` or `async fn(runtime, transport)` that
+//! [`suite!`](crate::suite) turns into a `#[test]` (those with a [`Transport`] into two: in clear
+//! and over TLS). Each starts its own server on `127.0.0.1:0`, talks to it over real TCP (under
+//! TLS when the transport says so), bounds its own run time and shuts the server down.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use ssewire::{Event, Frame};
 use ssewire_server::{Config, Request, Response, Runtime, Server};
 use ssewire_stream::{Hub, HubConfig, KeepAlive, SlowPolicy};
 
-use crate::client::{Http2, Sse, connect, get, get_sse, within};
+use crate::client::{Sse, Transport, connect, within};
 use crate::{Counting, alone_turn, shared_turn};
 use ssewire_demo::chat as chat_app;
 
@@ -28,16 +29,34 @@ const GRACE: Duration = Duration::from_millis(200);
 /// The longest a client disconnect may stay unnoticed by the producer.
 const DISCONNECT_BOUND: Duration = Duration::from_millis(100);
 
+/// Starts a cleartext server on `127.0.0.1:0`.
 async fn start<R, H, F>(runtime: R, config: Config, handler: H) -> Server<R>
 where
     R: Runtime,
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
+    start_with(&Transport::Tcp, runtime, config, handler).await
+}
+
+/// Starts a server on `127.0.0.1:0`: `serve`, or `serve_tls` with the transport's certificate.
+async fn start_with<R, H, F>(
+    transport: &Transport,
+    runtime: R,
+    config: Config,
+    handler: H,
+) -> Server<R>
+where
+    R: Runtime,
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("an address");
-    ssewire_server::serve(runtime, addr, config, handler)
-        .await
-        .expect("binding 127.0.0.1:0")
+    match transport.server_tls() {
+        None => ssewire_server::serve(runtime, addr, config, handler).await,
+        Some(tls) => ssewire_server::serve_tls(runtime, addr, config, tls, handler).await,
+    }
+    .expect("binding 127.0.0.1:0")
 }
 
 async fn stop<R: Runtime>(server: &Server<R>) {
@@ -60,9 +79,24 @@ async fn open_stream<R: Runtime>(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Sse<crate::client::Body> {
-    let mut sse = within::<R, _>(STEP, "response head", get_sse(addr, path, headers))
-        .await
-        .expect("GET");
+    open_stream_with::<R>(&Transport::Tcp, addr, path, headers).await
+}
+
+/// Opens an event stream (`GET path` with `headers`) over `transport` and reads its opening
+/// comment.
+async fn open_stream_with<R: Runtime>(
+    transport: &Transport,
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Sse<crate::client::Body> {
+    let mut sse = within::<R, _>(
+        STEP,
+        "response head",
+        transport.get_sse(addr, path, headers),
+    )
+    .await
+    .expect("GET");
     let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
     assert_eq!(opening, Some(Frame::Comment(String::new())));
     sse
@@ -92,10 +126,10 @@ fn idle() -> Response {
 /// SSE responses carry `Content-Type: text/event-stream`, `Cache-Control: no-cache,
 /// no-transform`, `X-Accel-Buffering: no`, identity encoding, HTTP/1.1 chunked transfer coding, and
 /// never a `Connection` header.
-pub async fn response_headers<R: Runtime>(runtime: R) {
+pub async fn response_headers<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "response_headers", async {
-        let server = start(runtime, Config::default(), |_: Request| async {
+        let server = start_with(&transport, runtime, Config::default(), |_: Request| async {
             Response::sse(|send| async move {
                 if send.send("hello").await.is_ok() {
                     send.closed().await;
@@ -106,7 +140,7 @@ pub async fn response_headers<R: Runtime>(runtime: R) {
         let response = within::<R, _>(
             STEP,
             "response head",
-            get(
+            transport.get(
                 server.local_addr(),
                 "/events",
                 &[("Accept", "text/event-stream")],
@@ -154,10 +188,11 @@ pub async fn response_headers<R: Runtime>(runtime: R) {
 
 /// The opening frame (a comment, and `retry:` when set per response or in the server's config)
 /// arrives as soon as the stream opens, while the producer has sent nothing.
-pub async fn opening_frame_at_once<R: Runtime>(runtime: R) {
+pub async fn opening_frame_at_once<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = alone_turn();
     within::<R, _>(TEST_LIMIT, "opening_frame_at_once", async {
-        let server = start(
+        let server = start_with(
+            &transport,
             runtime.clone(),
             Config::default(),
             |request: Request| async move {
@@ -171,7 +206,8 @@ pub async fn opening_frame_at_once<R: Runtime>(runtime: R) {
             },
         )
         .await;
-        let configured = start(
+        let configured = start_with(
+            &transport,
             runtime,
             config_with(KeepAlive {
                 retry: Some(Duration::from_millis(2500)),
@@ -197,7 +233,7 @@ pub async fn opening_frame_at_once<R: Runtime>(runtime: R) {
         ];
         for (addr, path, retry, wire) in cases {
             let started = Instant::now();
-            let mut sse = within::<R, _>(STEP, "response head", get_sse(addr, path, &[]))
+            let mut sse = within::<R, _>(STEP, "response head", transport.get_sse(addr, path, &[]))
                 .await
                 .expect("GET");
             let first = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
@@ -227,12 +263,12 @@ pub async fn opening_frame_at_once<R: Runtime>(runtime: R) {
 
 /// Event N reaches the client before event N+1 is produced: the producer waits, after sending N,
 /// for the client to acknowledge it.
-pub async fn incremental_delivery<R: Runtime>(runtime: R) {
+pub async fn incremental_delivery<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "incremental_delivery", async {
         let (ack_tx, ack_rx) = async_channel::unbounded::<u32>();
         let produced = Arc::new(Mutex::new(Vec::new()));
-        let server = start(runtime, Config::default(), {
+        let server = start_with(&transport, runtime, Config::default(), {
             let produced = produced.clone();
             move |_: Request| {
                 let produced = produced.clone();
@@ -256,7 +292,7 @@ pub async fn incremental_delivery<R: Runtime>(runtime: R) {
         let mut sse = within::<R, _>(
             STEP,
             "response head",
-            get_sse(server.local_addr(), "/", &[]),
+            transport.get_sse(server.local_addr(), "/", &[]),
         )
         .await
         .expect("GET");
@@ -282,18 +318,23 @@ pub async fn incremental_delivery<R: Runtime>(runtime: R) {
 }
 
 /// The request's `Last-Event-ID` reaches the handler and the producer, raw and parsed.
-pub async fn last_event_id_reaches_producer<R: Runtime>(runtime: R) {
+pub async fn last_event_id_reaches_producer<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "last_event_id_reaches_producer", async {
-        let server = start(runtime, Config::default(), |request: Request| async move {
-            let raw = request.last_event_id().map(str::to_owned);
-            let parsed = request.last_event_id_as::<u64>();
-            Response::sse(move |send| async move {
-                let _ = send
-                    .send(serde_json::json!({ "raw": raw, "parsed": parsed }))
-                    .await;
-            })
-        })
+        let server = start_with(
+            &transport,
+            runtime,
+            Config::default(),
+            |request: Request| async move {
+                let raw = request.last_event_id().map(str::to_owned);
+                let parsed = request.last_event_id_as::<u64>();
+                Response::sse(move |send| async move {
+                    let _ = send
+                        .send(serde_json::json!({ "raw": raw, "parsed": parsed }))
+                        .await;
+                })
+            },
+        )
         .await;
         let cases: [(Option<&str>, serde_json::Value); 5] = [
             (Some("41"), serde_json::json!({"raw": "41", "parsed": 41})),
@@ -314,7 +355,7 @@ pub async fn last_event_id_reaches_producer<R: Runtime>(runtime: R) {
             let mut sse = within::<R, _>(
                 STEP,
                 "response head",
-                get_sse(server.local_addr(), "/", &headers),
+                transport.get_sse(server.local_addr(), "/", &headers),
             )
             .await
             .expect("GET");
@@ -330,7 +371,7 @@ pub async fn last_event_id_reaches_producer<R: Runtime>(runtime: R) {
 }
 
 /// An idle stream gets keep-alive comment frames (`:\n\n`) at the configured interval.
-pub async fn keep_alive_when_idle<R: Runtime>(runtime: R) {
+pub async fn keep_alive_when_idle<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = alone_turn();
     within::<R, _>(TEST_LIMIT, "keep_alive_when_idle", async {
         let interval = Duration::from_millis(100);
@@ -338,7 +379,7 @@ pub async fn keep_alive_when_idle<R: Runtime>(runtime: R) {
             interval: Some(interval),
             retry: None,
         });
-        let server = start(runtime, config, |_: Request| async {
+        let server = start_with(&transport, runtime, config, |_: Request| async {
             Response::sse(|send| async move {
                 if send.send("start").await.is_ok() {
                     send.closed().await;
@@ -346,7 +387,7 @@ pub async fn keep_alive_when_idle<R: Runtime>(runtime: R) {
             })
         })
         .await;
-        let mut sse = open_stream::<R>(server.local_addr(), "/", &[]).await;
+        let mut sse = open_stream_with::<R>(&transport, server.local_addr(), "/", &[]).await;
         let start = within::<R, _>(STEP, "the first event", sse.frame()).await;
         assert!(
             matches!(&start, Some(Frame::Event(e)) if e.data() == "start"),
@@ -381,7 +422,7 @@ pub async fn keep_alive_when_idle<R: Runtime>(runtime: R) {
 
 /// Every event resets the keep-alive timer (events closer together than the interval get no
 /// keep-alive between them), and a keep-alive never lands inside an event.
-pub async fn keep_alive_reset_by_events<R: Runtime>(runtime: R) {
+pub async fn keep_alive_reset_by_events<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = alone_turn();
     within::<R, _>(TEST_LIMIT, "keep_alive_reset_by_events", async {
         let interval = Duration::from_millis(150);
@@ -390,7 +431,7 @@ pub async fn keep_alive_reset_by_events<R: Runtime>(runtime: R) {
             interval: Some(interval),
             retry: None,
         });
-        let server = start(runtime, config, move |_: Request| async move {
+        let server = start_with(&transport, runtime, config, move |_: Request| async move {
             Response::sse(move |send| async move {
                 for n in 0..10 {
                     let data = format!("event {n}\nsecond line\nthird line");
@@ -403,7 +444,7 @@ pub async fn keep_alive_reset_by_events<R: Runtime>(runtime: R) {
             })
         })
         .await;
-        let mut sse = open_stream::<R>(server.local_addr(), "/", &[]).await;
+        let mut sse = open_stream_with::<R>(&transport, server.local_addr(), "/", &[]).await;
         for n in 0..10 {
             let frame = within::<R, _>(STEP, "an event", sse.frame()).await;
             match frame {
@@ -490,11 +531,12 @@ async fn disconnect_latencies<R: Runtime>(
 
 /// A client that disconnects while the stream is idle is noticed at once: the producer is
 /// dropped, and `Sender::closed` resolves in a task holding a clone, within 100 ms.
-pub async fn disconnect_noticed_while_idle<R: Runtime>(runtime: R) {
+pub async fn disconnect_noticed_while_idle<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = alone_turn();
     within::<R, _>(TEST_LIMIT, "disconnect_noticed_while_idle", async {
         let (tx, rx) = async_channel::unbounded();
-        let server = start(
+        let server = start_with(
+            &transport,
             runtime.clone(),
             Config::default(),
             disconnect_probe(runtime, tx),
@@ -503,7 +545,7 @@ pub async fn disconnect_noticed_while_idle<R: Runtime>(runtime: R) {
         let mut sse = within::<R, _>(
             STEP,
             "response head",
-            get_sse(server.local_addr(), "/", &[]),
+            transport.get_sse(server.local_addr(), "/", &[]),
         )
         .await
         .expect("GET");
@@ -530,11 +572,12 @@ pub async fn disconnect_noticed_while_idle<R: Runtime>(runtime: R) {
 
 /// An HTTP/2 client that cancels an idle stream (RST_STREAM, the connection stays open) is
 /// noticed at once, as is the connection closing.
-pub async fn http2_stream_reset_drops_producer<R: Runtime>(runtime: R) {
+pub async fn http2_stream_reset_drops_producer<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = alone_turn();
     within::<R, _>(TEST_LIMIT, "http2_stream_reset_drops_producer", async {
         let (tx, rx) = async_channel::unbounded();
-        let server = start(
+        let server = start_with(
+            &transport,
             runtime.clone(),
             Config::default(),
             disconnect_probe(runtime.clone(), tx),
@@ -543,7 +586,7 @@ pub async fn http2_stream_reset_drops_producer<R: Runtime>(runtime: R) {
         let mut h2 = within::<R, _>(
             STEP,
             "HTTP/2 handshake",
-            Http2::connect(&runtime, server.local_addr()),
+            transport.http2(&runtime, server.local_addr()),
         )
         .await
         .expect("HTTP/2 connection");
@@ -595,7 +638,7 @@ pub async fn http2_stream_reset_drops_producer<R: Runtime>(runtime: R) {
 /// After 1,000 connect/disconnect cycles no connection, producer or task is left: the server's
 /// connection count is back to 0, every producer started was dropped, and the only task alive
 /// is the accept loop (none after shutdown).
-pub async fn no_task_left_behind<R: Runtime>(runtime: R) {
+pub async fn no_task_left_behind<R: Runtime>(runtime: R, transport: Transport) {
     const CYCLES: usize = 1000;
     const CLIENTS: usize = 4;
     let _turn = alone_turn();
@@ -603,7 +646,7 @@ pub async fn no_task_left_behind<R: Runtime>(runtime: R) {
         let runtime = Counting::new(runtime);
         let started = Arc::new(AtomicUsize::new(0));
         let dropped = Arc::new(AtomicUsize::new(0));
-        let server = start(runtime.clone(), Config::default(), {
+        let server = start_with(&transport, runtime.clone(), Config::default(), {
             let started = started.clone();
             let dropped = dropped.clone();
             move |_: Request| {
@@ -623,11 +666,13 @@ pub async fn no_task_left_behind<R: Runtime>(runtime: R) {
         .await;
         let addr = server.local_addr();
         let began = Instant::now();
+        let transport = &transport;
         let client = |_: usize| async move {
             for _ in 0..CYCLES / CLIENTS {
-                let mut sse = within::<R, _>(STEP, "response head", get_sse(addr, "/", &[]))
-                    .await
-                    .expect("GET");
+                let mut sse =
+                    within::<R, _>(STEP, "response head", transport.get_sse(addr, "/", &[]))
+                        .await
+                        .expect("GET");
                 let hi = within::<R, _>(STEP, "the first event", sse.event()).await;
                 assert!(hi.is_some());
             }
@@ -655,13 +700,15 @@ pub async fn no_task_left_behind<R: Runtime>(runtime: R) {
     .await;
 }
 
-/// An HTTP/2 prior-knowledge client gets the SSE headers (no `Connection`) and the events, and
-/// can use the same connection for another request while a stream is open.
-pub async fn http2_prior_knowledge<R: Runtime>(runtime: R) {
+/// An HTTP/2 client (prior knowledge in clear, ALPN `h2` over TLS) gets the SSE headers (no
+/// `Connection`) and the events, and can use the same connection for another request while a
+/// stream is open.
+pub async fn http2_prior_knowledge<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "http2_prior_knowledge", async {
         let (go_tx, go_rx) = async_channel::unbounded::<()>();
-        let server = start(
+        let server = start_with(
+            &transport,
             runtime.clone(),
             Config::default(),
             move |request: Request| {
@@ -685,7 +732,7 @@ pub async fn http2_prior_knowledge<R: Runtime>(runtime: R) {
         let mut h2 = within::<R, _>(
             STEP,
             "HTTP/2 handshake",
-            Http2::connect(&runtime, server.local_addr()),
+            transport.http2(&runtime, server.local_addr()),
         )
         .await
         .expect("HTTP/2 connection");
@@ -747,20 +794,23 @@ pub async fn http2_prior_knowledge<R: Runtime>(runtime: R) {
 
 /// A producer that never waits (its client reads as fast as it sends) does not keep the
 /// executor to itself: another client is served meanwhile, on an executor of one thread too.
-pub async fn busy_producer_does_not_starve_others<R: Runtime>(runtime: R) {
-    busy_producer_case(runtime, false).await;
+pub async fn busy_producer_does_not_starve_others<R: Runtime>(runtime: R, transport: Transport) {
+    busy_producer_case(runtime, transport, false).await;
 }
 
 /// The same over HTTP/2 (served by hyper, whose stream task writes at most a flow-control window
 /// per poll): another client's stream still opens at once.
-pub async fn busy_http2_producer_does_not_starve_others<R: Runtime>(runtime: R) {
-    busy_producer_case(runtime, true).await;
+pub async fn busy_http2_producer_does_not_starve_others<R: Runtime>(
+    runtime: R,
+    transport: Transport,
+) {
+    busy_producer_case(runtime, transport, true).await;
 }
 
-async fn busy_producer_case<R: Runtime>(runtime: R, http2: bool) {
+async fn busy_producer_case<R: Runtime>(runtime: R, transport: Transport, http2: bool) {
     let _turn = alone_turn();
     within::<R, _>(TEST_LIMIT, "busy_producer_does_not_starve_others", async {
-        let server = start(runtime.clone(), Config::default(), |request: Request| {
+        let server = start_with(&transport, runtime.clone(), Config::default(), |request: Request| {
             let busy = request.path() == "/busy";
             std::future::ready(Response::sse(move |send| async move {
                 send.send("first").await?;
@@ -775,19 +825,19 @@ async fn busy_producer_case<R: Runtime>(runtime: R, http2: bool) {
         .await;
         let addr = server.local_addr();
         let (events, took) = if http2 {
-            let mut h2 = within::<R, _>(STEP, "HTTP/2 handshake", Http2::connect(&runtime, addr))
+            let mut h2 = within::<R, _>(STEP, "HTTP/2 handshake", transport.http2(&runtime, addr))
                 .await
                 .expect("HTTP/2 connection");
             let response = within::<R, _>(STEP, "the busy stream", h2.get("/busy", &[]))
                 .await
                 .expect("GET /busy over HTTP/2");
             assert_eq!(response.status(), 200);
-            beside_a_busy_stream::<R, _>(addr, Sse::new(response.into_body())).await
+            beside_a_busy_stream::<R, _>(&transport, addr, Sse::new(response.into_body())).await
         } else {
-            let busy = within::<R, _>(STEP, "the busy stream", get_sse(addr, "/busy", &[]))
+            let busy = within::<R, _>(STEP, "the busy stream", transport.get_sse(addr, "/busy", &[]))
                 .await
                 .expect("GET /busy");
-            beside_a_busy_stream::<R, _>(addr, busy).await
+            beside_a_busy_stream::<R, _>(&transport, addr, busy).await
         };
         eprintln!(
             "another stream opened in {took:?} while the busy one (HTTP/2: {http2}) sent {events} events"
@@ -805,6 +855,7 @@ async fn busy_producer_case<R: Runtime>(runtime: R, http2: bool) {
 /// Reads the busy stream while another client opens a stream: how many busy events were read,
 /// and how long the other stream took to open and bring its first event.
 async fn beside_a_busy_stream<R: Runtime, B: crate::client::BodySource>(
+    transport: &Transport,
     addr: SocketAddr,
     mut busy: Sse<B>,
 ) -> (u64, Duration) {
@@ -826,7 +877,7 @@ async fn beside_a_busy_stream<R: Runtime, B: crate::client::BodySource>(
         let mut other = within::<R, _>(
             STEP,
             "another stream while a producer never waits",
-            get_sse(addr, "/other", &[]),
+            transport.get_sse(addr, "/other", &[]),
         )
         .await
         .expect("GET /other");
@@ -844,7 +895,7 @@ async fn beside_a_busy_stream<R: Runtime, B: crate::client::BodySource>(
 /// A client that stops reading does not make the server buffer without bound: a producer pushing
 /// 64 KiB events as fast as it can is held back by the socket (backpressure), and the bytes it
 /// produced stop growing well under a few MiB.
-pub async fn slow_reader_memory_bounded<R: Runtime>(runtime: R) {
+pub async fn slow_reader_memory_bounded<R: Runtime>(runtime: R, transport: Transport) {
     const EVENT: usize = 64 * 1024;
     // What may be in flight is the socket buffers (the kernel grows a send buffer up to
     // `tcp_wmem`'s maximum, 4 MiB by default) plus hyper's write buffer and the one slot.
@@ -853,7 +904,7 @@ pub async fn slow_reader_memory_bounded<R: Runtime>(runtime: R) {
     within::<R, _>(TEST_LIMIT, "slow_reader_memory_bounded", async {
         let produced = Arc::new(AtomicUsize::new(0));
         let dropped = Arc::new(AtomicUsize::new(0));
-        let server = start(runtime, Config::default(), {
+        let server = start_with(&transport, runtime, Config::default(), {
             let produced = produced.clone();
             let dropped = dropped.clone();
             move |_: Request| {
@@ -874,7 +925,7 @@ pub async fn slow_reader_memory_bounded<R: Runtime>(runtime: R) {
             }
         })
         .await;
-        let mut conn = connect(server.local_addr()).await.expect("connect");
+        let mut conn = transport.connect(server.local_addr()).await.expect("connect");
         let request = format!(
             "GET / HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
             server.local_addr()
@@ -923,10 +974,25 @@ pub async fn slow_reader_memory_bounded<R: Runtime>(runtime: R) {
     .await;
 }
 
-/// A server whose every `GET` subscribes to `hub` (resuming after `Last-Event-ID`).
+/// A cleartext server whose every `GET` subscribes to `hub` (resuming after `Last-Event-ID`).
+#[allow(
+    dead_code,
+    reason = "for the hostile-client tests, which may or may not use it"
+)]
 async fn hub_server<R: Runtime>(runtime: R, config: Config, hub: &Hub) -> Server<R> {
+    hub_server_with(&Transport::Tcp, runtime, config, hub).await
+}
+
+/// A server whose every `GET` subscribes to `hub` (resuming after `Last-Event-ID`), over
+/// `transport`.
+async fn hub_server_with<R: Runtime>(
+    transport: &Transport,
+    runtime: R,
+    config: Config,
+    hub: &Hub,
+) -> Server<R> {
     let hub = hub.clone();
-    start(runtime, config, move |request: Request| {
+    start_with(transport, runtime, config, move |request: Request| {
         std::future::ready(Response::sse_stream(hub.subscribe(request.last_event_id())))
     })
     .await
@@ -940,13 +1006,17 @@ async fn next_event<R: Runtime>(sse: &mut Sse<crate::client::Body>, what: &str) 
     }
 }
 
-/// Hub subscriptions over HTTP/1.1 are written by the server's fan-out lanes while idle, and
-/// handed back to the connection's task for everything else. Seen by a client: events in order
-/// and intact through a socket that fills up (writes cut anywhere in a chunk) and empties again;
-/// no keep-alive while events come more often than the interval (the lanes' writes count), one
-/// when idle; a clean end on `disconnect_all`; the lanes run once a subscription is served and
-/// end with the server.
-pub async fn hub_streams_in_order_through_full_sockets<R: Runtime>(runtime: R) {
+/// Hub subscriptions over HTTP/1.1 in clear are written by the server's fan-out lanes while
+/// idle, and handed back to the connection's task for everything else (over TLS the connection's
+/// task writes them all: the lanes cannot share its TLS state, and are not started). Seen by a
+/// client: events in order and intact through a socket that fills up (writes cut anywhere in a
+/// chunk) and empties again; no keep-alive while events come more often than the interval (the
+/// lanes' writes count), one when idle; a clean end on `disconnect_all`; the lanes run once a
+/// subscription is served and end with the server.
+pub async fn hub_streams_in_order_through_full_sockets<R: Runtime>(
+    runtime: R,
+    transport: Transport,
+) {
     const BIG: usize = 32 * 1024;
     const BURST: usize = 600;
     let _turn = alone_turn();
@@ -966,9 +1036,13 @@ pub async fn hub_streams_in_order_through_full_sockets<R: Runtime>(runtime: R) {
                 interval: Some(interval),
                 retry: None,
             });
-            let server = hub_server(runtime.clone(), config, &hub).await;
-            let mut sse = open_stream::<R>(server.local_addr(), "/", &[]).await;
-            let lanes = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let server = hub_server_with(&transport, runtime.clone(), config, &hub).await;
+            let mut sse = open_stream_with::<R>(&transport, server.local_addr(), "/", &[]).await;
+            let lanes = if transport.is_tls() {
+                0
+            } else {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            };
             eventually::<R>(
                 STEP,
                 "the accept loop, the connection and the lanes",
@@ -1037,7 +1111,7 @@ pub async fn hub_streams_in_order_through_full_sockets<R: Runtime>(runtime: R) {
 /// A subscriber that does not read meets the hub's slow policy the same with direct delivery:
 /// `DropOldest` gives gap markers that stand exactly where events were dropped and count them,
 /// with everything else in order and intact; `Disconnect` ends the stream cleanly and `Last-Event-ID` resumes it.
-pub async fn hub_slow_subscriber_policies<R: Runtime>(runtime: R) {
+pub async fn hub_slow_subscriber_policies<R: Runtime>(runtime: R, transport: Transport) {
     const SIZE: usize = 16 * 1024;
     const FLOOD: usize = 1000;
     let _turn = alone_turn();
@@ -1051,9 +1125,10 @@ pub async fn hub_slow_subscriber_policies<R: Runtime>(runtime: R) {
                 slow: policy,
                 ..HubConfig::default()
             });
-            let server = hub_server(runtime.clone(), Config::default(), &hub).await;
+            let server =
+                hub_server_with(&transport, runtime.clone(), Config::default(), &hub).await;
             let addr = server.local_addr();
-            let mut sse = open_stream::<R>(addr, "/", &[]).await;
+            let mut sse = open_stream_with::<R>(&transport, addr, "/", &[]).await;
             hub.publish(&Event::new(payload(0)));
             let first = next_event::<R>(&mut sse, "the first event").await;
             assert!(first.data() == payload(0));
@@ -1110,8 +1185,13 @@ pub async fn hub_slow_subscriber_policies<R: Runtime>(runtime: R) {
                     assert!(ended, "the stream ended");
                     assert!(last < FLOOD, "nothing was cut off");
                     // The browser comes back: everything after its last id is replayed.
-                    let mut resumed =
-                        open_stream::<R>(addr, "/", &[("Last-Event-ID", &last_id)]).await;
+                    let mut resumed = open_stream_with::<R>(
+                        &transport,
+                        addr,
+                        "/",
+                        &[("Last-Event-ID", &last_id)],
+                    )
+                    .await;
                     for n in last + 1..=FLOOD {
                         let event = next_event::<R>(&mut resumed, "a replayed event").await;
                         assert!(event.data() == payload(n), "replayed event {n}");
@@ -1137,12 +1217,12 @@ fn max_send_buffer() -> usize {
 
 /// `Server::shutdown` ends open streams (HTTP/1.1 and HTTP/2) once the grace period is over (not
 /// before), resolves, `stopped()` resolves, producers are dropped and no new connection is accepted.
-pub async fn graceful_shutdown<R: Runtime>(runtime: R) {
+pub async fn graceful_shutdown<R: Runtime>(runtime: R, transport: Transport) {
     let grace = Duration::from_millis(300);
     let _turn = alone_turn();
     within::<R, _>(TEST_LIMIT, "graceful_shutdown", async {
         let dropped = Arc::new(AtomicUsize::new(0));
-        let server = start(runtime.clone(), Config::default(), {
+        let server = start_with(&transport, runtime.clone(), Config::default(), {
             let dropped = dropped.clone();
             move |_: Request| {
                 let dropped = dropped.clone();
@@ -1158,11 +1238,11 @@ pub async fn graceful_shutdown<R: Runtime>(runtime: R) {
         })
         .await;
         let addr = server.local_addr();
-        let mut h1 = within::<R, _>(STEP, "response head", get_sse(addr, "/", &[]))
+        let mut h1 = within::<R, _>(STEP, "response head", transport.get_sse(addr, "/", &[]))
             .await
             .expect("GET");
         assert!(within::<R, _>(STEP, "the first event", h1.event()).await.is_some());
-        let mut h2 = within::<R, _>(STEP, "HTTP/2 handshake", Http2::connect(&runtime, addr))
+        let mut h2 = within::<R, _>(STEP, "HTTP/2 handshake", transport.http2(&runtime, addr))
             .await
             .expect("HTTP/2 connection");
         let response = within::<R, _>(STEP, "response head", h2.get("/", &[]))
@@ -1172,7 +1252,7 @@ pub async fn graceful_shutdown<R: Runtime>(runtime: R) {
         assert!(within::<R, _>(STEP, "the first event", h2_sse.event()).await.is_some());
         // A client that connected and has sent nothing yet: no request in flight, so shutdown
         // closes it at once (not after the header-read timeout).
-        let mut silent = within::<R, _>(STEP, "connect", connect(addr))
+        let mut silent = within::<R, _>(STEP, "connect", transport.connect(addr))
             .await
             .expect("connect");
         eventually::<R>(STEP, "the silent connection counted", || {
@@ -1242,14 +1322,20 @@ pub async fn graceful_shutdown<R: Runtime>(runtime: R) {
 
 /// Handlers answer ordinary responses too: the demo's HTML pages (200, with a length), 404 for an
 /// unknown path, and 204 (which stops an `EventSource`) from the counter once it is done.
-pub async fn ordinary_responses<R: Runtime>(runtime: R) {
+pub async fn ordinary_responses<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "ordinary_responses", async {
-        let server = start(runtime, Config::default(), chat_app::handle::<R>).await;
+        let server = start_with(
+            &transport,
+            runtime,
+            Config::default(),
+            chat_app::handle::<R>,
+        )
+        .await;
         let addr = server.local_addr();
 
         for (path, needle) in [("/", "id=\"message\""), ("/counter", "new EventSource")] {
-            let mut page = within::<R, _>(STEP, "response head", get(addr, path, &[]))
+            let mut page = within::<R, _>(STEP, "response head", transport.get(addr, path, &[]))
                 .await
                 .expect("GET");
             assert_eq!(page.status, 200, "{path}");
@@ -1269,9 +1355,13 @@ pub async fn ordinary_responses<R: Runtime>(runtime: R) {
             assert!(body.contains(needle), "{path} lacks {needle}");
         }
 
-        let mut missing = within::<R, _>(STEP, "response head", get(addr, "/no-such-page", &[]))
-            .await
-            .expect("GET");
+        let mut missing = within::<R, _>(
+            STEP,
+            "response head",
+            transport.get(addr, "/no-such-page", &[]),
+        )
+        .await
+        .expect("GET");
         assert_eq!(missing.status, 404);
         let body = within::<R, _>(STEP, "the body", missing.read_to_end())
             .await
@@ -1281,7 +1371,7 @@ pub async fn ordinary_responses<R: Runtime>(runtime: R) {
         let mut stop_reconnecting = within::<R, _>(
             STEP,
             "response head",
-            get(addr, "/api/counter", &[("Last-Event-ID", "9")]),
+            transport.get(addr, "/api/counter", &[("Last-Event-ID", "9")]),
         )
         .await
         .expect("GET");
@@ -1298,20 +1388,32 @@ pub async fn ordinary_responses<R: Runtime>(runtime: R) {
 
 /// One connection, many requests, pipelined in one write: ordinary responses and an event
 /// stream on the lean HTTP/1.1 path, a request with a body that goes to hyper, and the
-/// requests after it; answered in order, `Connection: close` honoured.
-pub async fn one_connection_many_requests<R: Runtime>(runtime: R) {
-    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// requests after it; answered in order, `Connection: close` honoured (over TLS without
+/// `close_notify`, see [`Conn::read_until_closed`](crate::client::Conn::read_until_closed)).
+pub async fn one_connection_many_requests<R: Runtime>(runtime: R, transport: Transport) {
+    use futures_lite::AsyncWriteExt;
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "one_connection_many_requests", async {
-        let server = start(runtime, Config::default(), chat_app::handle::<R>).await;
+        let server = start_with(
+            &transport,
+            runtime,
+            Config::default(),
+            chat_app::handle::<R>,
+        )
+        .await;
         let addr = server.local_addr();
+        let transport = &transport;
         let exchange = |requests: String| async move {
-            let mut conn = connect(addr).await.expect("connect");
+            let mut conn = transport.connect(addr).await.expect("connect");
             conn.write_all(requests.as_bytes()).await.expect("write");
             let mut answer = Vec::new();
-            within::<R, _>(STEP, "reading to the end", conn.read_to_end(&mut answer))
-                .await
-                .expect("read");
+            within::<R, _>(
+                STEP,
+                "reading to the end",
+                conn.read_until_closed(&mut answer),
+            )
+            .await
+            .expect("read");
             String::from_utf8_lossy(&answer).into_owned()
         };
         let status_lines = |answer: &str| -> Vec<String> {
@@ -1373,34 +1475,49 @@ pub async fn one_connection_many_requests<R: Runtime>(runtime: R) {
 }
 
 /// An idle keep-alive connection is closed once the header-read timeout passes without a new
-/// request (as hyper does), so silent clients cannot pile up connections.
-pub async fn idle_keep_alive_connection_closes<R: Runtime>(runtime: R) {
-    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// request (as hyper does), so silent clients cannot pile up connections. (Over TLS the server
+/// closes without `close_notify`; see [`Conn::read_until_closed`](crate::client::Conn::read_until_closed).)
+pub async fn idle_keep_alive_connection_closes<R: Runtime>(runtime: R, transport: Transport) {
+    use futures_lite::AsyncWriteExt;
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "idle_keep_alive_connection_closes", async {
         let config = Config {
             header_read_timeout: Duration::from_millis(300),
             ..Config::default()
         };
-        let server = start(runtime, config, chat_app::handle::<R>).await;
-        let mut conn = connect(server.local_addr()).await.expect("connect");
+        let server = start_with(&transport, runtime, config, chat_app::handle::<R>).await;
+        let mut conn = transport
+            .connect(server.local_addr())
+            .await
+            .expect("connect");
         conn.write_all(b"GET /no-such-page HTTP/1.1\r\nHost: t\r\n\r\n")
             .await
             .expect("write");
         // The answer, then the end of the stream: the server closes the idle connection.
         let mut answer = Vec::new();
-        within::<R, _>(STEP, "the server closing", conn.read_to_end(&mut answer))
-            .await
-            .expect("read");
+        within::<R, _>(
+            STEP,
+            "the server closing",
+            conn.read_until_closed(&mut answer),
+        )
+        .await
+        .expect("read");
         let answer = String::from_utf8_lossy(&answer);
         assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
         assert!(answer.ends_with("not found\n"), "{answer}");
         // A client that connects and never sends a head is closed too.
-        let mut silent = connect(server.local_addr()).await.expect("connect");
-        let mut nothing = Vec::new();
-        within::<R, _>(STEP, "the server closing", silent.read_to_end(&mut nothing))
+        let mut silent = transport
+            .connect(server.local_addr())
             .await
-            .expect("read");
+            .expect("connect");
+        let mut nothing = Vec::new();
+        within::<R, _>(
+            STEP,
+            "the server closing",
+            silent.read_until_closed(&mut nothing),
+        )
+        .await
+        .expect("read");
         assert!(nothing.is_empty());
         stop(&server).await;
     })
@@ -1409,14 +1526,20 @@ pub async fn idle_keep_alive_connection_closes<R: Runtime>(runtime: R) {
 
 /// The demo's `/api/json`: JSON pushes (a `Serialize` struct, a `serde_json` value) and a custom
 /// event with an id, then `done`.
-pub async fn demo_json_and_custom_event<R: Runtime>(runtime: R) {
+pub async fn demo_json_and_custom_event<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "demo_json_and_custom_event", async {
-        let server = start(runtime, Config::default(), chat_app::handle::<R>).await;
+        let server = start_with(
+            &transport,
+            runtime,
+            Config::default(),
+            chat_app::handle::<R>,
+        )
+        .await;
         let mut sse = within::<R, _>(
             STEP,
             "response head",
-            get_sse(server.local_addr(), "/api/json", &[]),
+            transport.get_sse(server.local_addr(), "/api/json", &[]),
         )
         .await
         .expect("GET");
@@ -1449,10 +1572,16 @@ pub async fn demo_json_and_custom_event<R: Runtime>(runtime: R) {
 
 /// The demo's chat stream: `thinking`, the reply one character per event with ids `1..=n`, then
 /// `done`; a reconnect with `Last-Event-ID: 5` resumes at character 6.
-pub async fn demo_chat_stream_and_resume<R: Runtime>(runtime: R) {
+pub async fn demo_chat_stream_and_resume<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "demo_chat_stream_and_resume", async {
-        let server = start(runtime, Config::default(), chat_app::handle::<R>).await;
+        let server = start_with(
+            &transport,
+            runtime,
+            Config::default(),
+            chat_app::handle::<R>,
+        )
+        .await;
         let addr = server.local_addr();
         let reply = chat_app::reply_to("hi");
         assert_eq!(reply, "This is a streaming response to: hi.");
@@ -1461,7 +1590,7 @@ pub async fn demo_chat_stream_and_resume<R: Runtime>(runtime: R) {
         let mut sse = within::<R, _>(
             STEP,
             "response head",
-            get_sse(addr, "/api/chat_stream?message=hi", &[]),
+            transport.get_sse(addr, "/api/chat_stream?message=hi", &[]),
         )
         .await
         .expect("GET");
@@ -1510,7 +1639,7 @@ pub async fn demo_chat_stream_and_resume<R: Runtime>(runtime: R) {
         let mut resumed = within::<R, _>(
             STEP,
             "response head",
-            get_sse(
+            transport.get_sse(
                 addr,
                 "/api/chat_stream?message=hi",
                 &[("Last-Event-ID", "5")],

@@ -1,6 +1,9 @@
-//! The suite's behaviours over HTTPS: HTTP/1.1 (ALPN `http/1.1`, served by the lean path) and
-//! HTTP/2 (ALPN `h2`) through hyper's clients over a futures-rustls client that trusts only the
-//! test's own self-signed certificate (made with rcgen, new for every test).
+//! What only HTTPS has (the ALPN choices, the handshake timeout, the cap closing at accept,
+//! certificate reload, Chromium over h2), and the main behaviours once more on both protocols at
+//! once through hyper's clients: HTTP/1.1 (ALPN `http/1.1`, served by the lean path) and HTTP/2
+//! (ALPN `h2`) over a futures-rustls client that trusts only the test's own self-signed
+//! certificate (made with rcgen, new for every test). The rest of the suite runs over TLS too
+//! (`over_tls::*`, see [`suite!`](crate::suite)).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,143 +11,13 @@ use std::time::{Duration, Instant};
 
 use async_io::Async;
 use futures_lite::AsyncReadExt;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 use ssewire::{Event, Frame};
 use ssewire_server::{Config, Request, Response, Runtime, Server, TlsConfig};
 use ssewire_stream::{Hub, KeepAlive};
 
 use super::{GRACE, OnDrop, STEP, TEST_LIMIT, eventually, idle};
-use crate::client::{Empty, Exec, Sse, within};
+use crate::client::{Empty, Exec, Sse, TestCert, connect_tls, within};
 use crate::shared_turn;
-
-/// A self-signed certificate for `localhost` and `127.0.0.1`, and its key, as PEM.
-#[derive(Debug, Clone)]
-pub struct TestCert {
-    /// The certificate (PEM).
-    pub cert_pem: String,
-    /// Its private key (PEM, PKCS#8).
-    pub key_pem: String,
-    /// The certificate (DER), what a client pins.
-    pub der: CertificateDer<'static>,
-}
-
-impl TestCert {
-    /// A new one.
-    pub fn new() -> TestCert {
-        let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-            .expect("rcgen makes a certificate");
-        TestCert {
-            cert_pem: made.cert.pem(),
-            key_pem: made.signing_key.serialize_pem(),
-            der: made.cert.der().clone(),
-        }
-    }
-
-    /// The server's TLS settings for it.
-    pub fn tls(&self) -> TlsConfig {
-        TlsConfig::from_pem(self.cert_pem.as_bytes(), self.key_pem.as_bytes())
-            .expect("the test certificate loads")
-    }
-}
-
-impl Default for TestCert {
-    fn default() -> Self {
-        TestCert::new()
-    }
-}
-
-/// Accepts exactly one certificate (the test's), with the signatures checked as usual.
-#[derive(Debug)]
-struct Pinned {
-    der: CertificateDer<'static>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Pinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        if end_entity.as_ref() == self.der.as_ref() {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::UnknownIssuer,
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// A TLS client connection, from futures-rustls over an async-io socket.
-pub type TlsStream = futures_rustls::client::TlsStream<Async<std::net::TcpStream>>;
-
-/// Connects to `addr` over TLS, trusting only `cert`, offering `alpn`; returns the stream and
-/// the protocol the server picked.
-pub async fn connect_tls(
-    addr: SocketAddr,
-    cert: &TestCert,
-    alpn: &[&[u8]],
-) -> std::io::Result<(TlsStream, Option<Vec<u8>>)> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(std::io::Error::other)?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Pinned {
-            der: cert.der.clone(),
-            provider,
-        }))
-        .with_no_client_auth();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let tcp = Async::<std::net::TcpStream>::connect(addr).await?;
-    let name = ServerName::try_from("localhost").expect("a server name");
-    let stream = futures_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await?;
-    let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
-    Ok((stream, alpn))
-}
 
 /// hyper's client over one TLS connection, HTTP/1.1 or HTTP/2 as ALPN agreed.
 #[derive(Debug)]
