@@ -9,7 +9,7 @@ use ssewire::Event;
 use ssewire_server::{Config, Request, Response, Runtime};
 use ssewire_stream::{Hub, HubConfig, SlowPolicy};
 
-use super::{OnDrop, STEP, TEST_LIMIT, eventually, hub_server, idle, start, stop};
+use super::{OnDrop, STEP, TEST_LIMIT, eventually, idle, start, stop};
 use crate::alone_turn;
 use crate::client::{connect, within};
 
@@ -80,43 +80,74 @@ pub async fn send_timeout_closes_a_client_that_never_reads<R: Runtime>(runtime: 
                     send_timeout: SEND_TIMEOUT,
                     ..Config::default()
                 };
-                let server = start(runtime.clone(), config, {
-                    let dropped = dropped.clone();
-                    move |_: Request| {
+                let server = start(
+                    runtime.clone(),
+                    config,
+                    with_ticks::<R>({
                         let dropped = dropped.clone();
-                        std::future::ready(Response::sse(move |send| async move {
-                            let _guard = OnDrop(move || {
-                                dropped.fetch_add(1, Ordering::SeqCst);
-                            });
-                            let payload = "x".repeat(EVENT);
-                            loop {
-                                send.send(payload.as_str()).await?;
-                            }
-                            #[expect(unreachable_code, reason = "the type of the producer")]
-                            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-                        }))
-                    }
-                })
+                        move |_| {
+                            let dropped = dropped.clone();
+                            Response::sse(move |send| async move {
+                                let _guard = OnDrop(move || {
+                                    dropped.fetch_add(1, Ordering::SeqCst);
+                                });
+                                let payload = "x".repeat(EVENT);
+                                loop {
+                                    send.send(payload.as_str()).await?;
+                                }
+                                #[expect(unreachable_code, reason = "the type of the producer")]
+                                Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+                            })
+                        }
+                    }),
+                )
                 .await;
-                let mut conn = connect(server.local_addr()).await.expect("connect");
-                conn.write_all(&request_bytes(path)).await.expect("request");
-                let began = Instant::now();
-                eventually::<R>(FILL_AND_TIME_OUT, "the stalled stream closed", || {
-                    dropped.load(Ordering::SeqCst) == 1 && server.connections() == 0
-                })
+                let addr = server.local_addr();
+                beside(
+                    addr,
+                    &format!("{path:?}, a client that never reads"),
+                    async {
+                        let mut conn = connect(addr).await.expect("connect");
+                        conn.write_all(&request_bytes(path)).await.expect("request");
+                        let began = Instant::now();
+                        // The bystander's connection stays.
+                        eventually::<R>(FILL_AND_TIME_OUT, "the stalled stream closed", || {
+                            dropped.load(Ordering::SeqCst) == 1 && server.connections() == 1
+                        })
+                        .await;
+                        let took = began.elapsed();
+                        assert!(
+                            took >= SEND_TIMEOUT,
+                            "{path:?}: closed after {took:?}, before the send timeout"
+                        );
+                        eprintln!("{path:?}: a client that never reads closed after {took:?}");
+                        drop(conn);
+                    },
+                )
                 .await;
-                let took = began.elapsed();
-                assert!(
-                    took >= SEND_TIMEOUT,
-                    "{path:?}: closed after {took:?}, before the send timeout"
-                );
-                eprintln!("{path:?}: a client that never reads closed after {took:?}");
-                drop(conn);
                 stop(&server).await;
             }
         },
     )
     .await;
+}
+
+/// A server whose streams are subscriptions to `hub` (resuming after `Last-Event-ID`), and the
+/// bystander's ticks on `/tick`.
+async fn hub_server_ticking<R: Runtime>(
+    runtime: R,
+    config: Config,
+    hub: &Hub,
+) -> ssewire_server::Server<R> {
+    let hub = hub.clone();
+    start(
+        runtime,
+        config,
+        with_ticks::<R>(move |request| {
+            Response::sse_stream(hub.subscribe(request.last_event_id()))
+        }),
+    )
+    .await
 }
 
 /// A hub subscription whose socket stays full is closed after `send_timeout` (its lane hands
@@ -138,37 +169,44 @@ pub async fn send_timeout_ends_a_stalled_hub_subscription<R: Runtime>(runtime: R
                     fan_out_lanes,
                     ..Config::default()
                 };
-                let server = hub_server(runtime.clone(), config, &hub).await;
-                let mut conn = connect(server.local_addr()).await.expect("connect");
-                conn.write_all(&request_bytes(Path::Lean))
-                    .await
-                    .expect("request");
-                eventually::<R>(STEP, "the subscription", || hub.subscribers() == 1).await;
-                let stats = server.stats();
-                assert_eq!((stats.event_streams, stats.hub_subscribers), (1, 1));
-                // Publish until the subscription is gone (it never reads).
-                let payload = "y".repeat(16 * 1024);
-                let began = Instant::now();
-                within::<R, _>(FILL_AND_TIME_OUT, "the stalled subscription gone", async {
-                    while hub.subscribers() > 0 {
-                        hub.publish(&Event::new(payload.as_str()));
-                        R::sleep(Duration::from_millis(2)).await;
-                    }
+                let server = hub_server_ticking(runtime.clone(), config, &hub).await;
+                let addr = server.local_addr();
+                let what = format!("lanes {fan_out_lanes}, a stalled hub subscription");
+                beside(addr, &what, async {
+                    let mut conn = connect(addr).await.expect("connect");
+                    conn.write_all(&request_bytes(Path::Lean))
+                        .await
+                        .expect("request");
+                    eventually::<R>(STEP, "the subscription", || hub.subscribers() == 1).await;
+                    // Beside the bystander's stream.
+                    let stats = server.stats();
+                    assert_eq!((stats.event_streams, stats.hub_subscribers), (2, 1));
+                    // Publish until the subscription is gone (it never reads).
+                    let payload = "y".repeat(16 * 1024);
+                    let began = Instant::now();
+                    within::<R, _>(FILL_AND_TIME_OUT, "the stalled subscription gone", async {
+                        while hub.subscribers() > 0 {
+                            hub.publish(&Event::new(payload.as_str()));
+                            R::sleep(Duration::from_millis(2)).await;
+                        }
+                    })
+                    .await;
+                    eventually::<R>(STEP, "the connection closed", || server.connections() == 1)
+                        .await;
+                    let stats = server.stats();
+                    eprintln!(
+                        "lanes {fan_out_lanes}: stalled subscription gone after {:?}, {} bytes written",
+                        began.elapsed(),
+                        stats.bytes_written
+                    );
+                    assert_eq!(stats.closed_send_timeout, 1);
+                    assert_eq!((stats.event_streams, stats.hub_subscribers), (1, 0));
+                    assert_eq!(stats.event_streams_served, 2);
+                    // At least what filled the client's socket buffers (its kernel took them).
+                    assert!(stats.bytes_written > 64 * 1024, "{stats:?}");
+                    drop(conn);
                 })
                 .await;
-                eventually::<R>(STEP, "the connection closed", || server.connections() == 0).await;
-                let stats = server.stats();
-                eprintln!(
-                    "lanes {fan_out_lanes}: stalled subscription gone after {:?}, {} bytes written",
-                    began.elapsed(),
-                    stats.bytes_written
-                );
-                assert_eq!(stats.closed_send_timeout, 1);
-                assert_eq!((stats.event_streams, stats.hub_subscribers), (0, 0));
-                assert_eq!(stats.event_streams_served, 1);
-                // At least what filled the client's socket buffers (its kernel took them).
-                assert!(stats.bytes_written > 64 * 1024, "{stats:?}");
-                drop(conn);
                 stop(&server).await;
             }
         },
@@ -194,31 +232,37 @@ pub async fn slow_policy_disconnect_with_a_full_socket<R: Runtime>(runtime: R) {
                     fan_out_lanes,
                     ..Config::default()
                 };
-                let server = hub_server(runtime.clone(), config, &hub).await;
-                let mut conn = connect(server.local_addr()).await.expect("connect");
-                conn.write_all(&request_bytes(Path::Lean))
-                    .await
-                    .expect("request");
-                eventually::<R>(STEP, "the subscription", || hub.subscribers() == 1).await;
-                let payload = "z".repeat(16 * 1024);
-                let began = Instant::now();
-                within::<R, _>(FILL_AND_TIME_OUT, "the slow subscriber ended", async {
-                    while hub.subscribers() > 0 || server.connections() > 0 {
-                        hub.publish(&Event::new(payload.as_str()));
-                        R::sleep(Duration::from_millis(2)).await;
-                    }
+                let server = hub_server_ticking(runtime.clone(), config, &hub).await;
+                let addr = server.local_addr();
+                let what = format!("lanes {fan_out_lanes}, a slow hub subscriber");
+                beside(addr, &what, async {
+                    let mut conn = connect(addr).await.expect("connect");
+                    conn.write_all(&request_bytes(Path::Lean))
+                        .await
+                        .expect("request");
+                    eventually::<R>(STEP, "the subscription", || hub.subscribers() == 1).await;
+                    let payload = "z".repeat(16 * 1024);
+                    let began = Instant::now();
+                    // Until only the bystander's connection is left.
+                    within::<R, _>(FILL_AND_TIME_OUT, "the slow subscriber ended", async {
+                        while hub.subscribers() > 0 || server.connections() > 1 {
+                            hub.publish(&Event::new(payload.as_str()));
+                            R::sleep(Duration::from_millis(2)).await;
+                        }
+                    })
+                    .await;
+                    let took = began.elapsed();
+                    assert!(
+                        took < Duration::from_secs(5),
+                        "lanes {fan_out_lanes}: {took:?}"
+                    );
+                    eprintln!("lanes {fan_out_lanes}: slow subscriber ended after {took:?}");
+                    let stats = server.stats();
+                    assert_eq!(stats.closed_slow_subscriber, 1, "lanes {fan_out_lanes}");
+                    assert_eq!((stats.event_streams, stats.hub_subscribers), (1, 0));
+                    drop(conn);
                 })
                 .await;
-                let took = began.elapsed();
-                assert!(
-                    took < Duration::from_secs(5),
-                    "lanes {fan_out_lanes}: {took:?}"
-                );
-                eprintln!("lanes {fan_out_lanes}: slow subscriber ended after {took:?}");
-                let stats = server.stats();
-                assert_eq!(stats.closed_slow_subscriber, 1, "lanes {fan_out_lanes}");
-                assert_eq!((stats.event_streams, stats.hub_subscribers), (0, 0));
-                drop(conn);
                 stop(&server).await;
             }
         },
@@ -503,60 +547,75 @@ pub async fn http2_thousand_streams<R: Runtime>(runtime: R) {
             http2_max_concurrent_streams: MAX,
             ..Config::default()
         };
-        let server = start(runtime, config, |_: Request| {
-            std::future::ready(Response::sse(|send| async move {
-                send.send("open").await?;
-                std::future::pending::<()>().await;
-                Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-            }))
-        })
+        let server = start(
+            runtime,
+            config,
+            with_ticks::<R>(|_| {
+                Response::sse(|send| async move {
+                    send.send("open").await?;
+                    std::future::pending::<()>().await;
+                    Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+                })
+            }),
+        )
         .await;
-        let mut flood = request_bytes(Path::Http2);
-        for i in 1..STREAMS {
-            let id = 2 * i + 1;
-            flood.extend_from_slice(&[0, 0, 6, 0x1, 0x5]);
-            flood.extend_from_slice(&id.to_be_bytes());
-            flood.extend_from_slice(&[0x82, 0x86, 0x84, 0x41, 0x01, b't']);
-        }
-        let mut conn = connect(server.local_addr()).await.expect("connect");
-        conn.write_all(&flood).await.expect("the flood");
-        // Frames: the responses' HEADERS and the refusals.
-        let (mut served, mut refused) = (0, 0);
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 16 * 1024];
-        while served < MAX || refused < STREAMS - MAX {
-            let n = within::<R, _>(
-                STEP,
-                "the server's answers",
-                futures_lite::AsyncReadExt::read(&mut conn, &mut chunk),
-            )
-            .await
-            .expect("read");
-            assert!(n > 0, "closed after {served} served, {refused} refused");
-            buf.extend_from_slice(&chunk[..n]);
-            while buf.len() >= 9 {
-                let len =
-                    usize::from(buf[0]) << 16 | usize::from(buf[1]) << 8 | usize::from(buf[2]);
-                if buf.len() < 9 + len {
-                    break;
+        beside(
+            server.local_addr(),
+            "an HTTP/2 client opening 1 000 streams",
+            async {
+                let mut flood = request_bytes(Path::Http2);
+                for i in 1..STREAMS {
+                    let id = 2 * i + 1;
+                    flood.extend_from_slice(&[0, 0, 6, 0x1, 0x5]);
+                    flood.extend_from_slice(&id.to_be_bytes());
+                    flood.extend_from_slice(&[0x82, 0x86, 0x84, 0x41, 0x01, b't']);
                 }
-                match buf[3] {
-                    0x1 => served += 1,
-                    0x3 if buf[9..13] == [0, 0, 0, 7] => refused += 1,
-                    _ => {}
+                let mut conn = connect(server.local_addr()).await.expect("connect");
+                conn.write_all(&flood).await.expect("the flood");
+                // Frames: the responses' HEADERS and the refusals.
+                let (mut served, mut refused) = (0, 0);
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 16 * 1024];
+                while served < MAX || refused < STREAMS - MAX {
+                    let n = within::<R, _>(
+                        STEP,
+                        "the server's answers",
+                        futures_lite::AsyncReadExt::read(&mut conn, &mut chunk),
+                    )
+                    .await
+                    .expect("read");
+                    assert!(n > 0, "closed after {served} served, {refused} refused");
+                    buf.extend_from_slice(&chunk[..n]);
+                    while buf.len() >= 9 {
+                        let len = usize::from(buf[0]) << 16
+                            | usize::from(buf[1]) << 8
+                            | usize::from(buf[2]);
+                        if buf.len() < 9 + len {
+                            break;
+                        }
+                        match buf[3] {
+                            0x1 => served += 1,
+                            0x3 if buf[9..13] == [0, 0, 0, 7] => refused += 1,
+                            _ => {}
+                        }
+                        buf.drain(..9 + len);
+                    }
                 }
-                buf.drain(..9 + len);
-            }
-        }
-        assert_eq!((served, refused), (MAX, STREAMS - MAX));
-        // Another client is served at once.
-        let mut other = super::open_stream::<R>(server.local_addr(), "/", &[]).await;
-        let event = super::next_event::<R>(&mut other, "an ordinary client's event").await;
-        assert_eq!(event.data(), "open");
-        let stats = server.stats();
-        assert_eq!((stats.http1_connections, stats.http2_connections), (1, 1));
-        eprintln!("HTTP/2, {STREAMS} streams opened at once: {served} served, {refused} refused");
-        drop((conn, other));
+                assert_eq!((served, refused), (MAX, STREAMS - MAX));
+                // Another client is served at once.
+                let mut other = super::open_stream::<R>(server.local_addr(), "/", &[]).await;
+                let event = super::next_event::<R>(&mut other, "an ordinary client's event").await;
+                assert_eq!(event.data(), "open");
+                let stats = server.stats();
+                // The other client's and the bystander's.
+                assert_eq!((stats.http1_connections, stats.http2_connections), (2, 1));
+                eprintln!(
+                    "HTTP/2, {STREAMS} streams opened at once: {served} served, {refused} refused"
+                );
+                drop((conn, other));
+            },
+        )
+        .await;
         stop(&server).await;
     })
     .await;
@@ -1126,98 +1185,113 @@ pub async fn http2_stalled_stream_closed<R: Runtime>(runtime: R) {
             send_timeout: SEND_TIMEOUT,
             ..Config::default()
         };
-        let server = start(runtime, config, {
-            let dropped = dropped.clone();
-            move |_: Request| {
+        let server = start(
+            runtime,
+            config,
+            with_ticks::<R>({
                 let dropped = dropped.clone();
-                std::future::ready(Response::sse(move |send| async move {
-                    let _guard = OnDrop(move || {
-                        dropped.fetch_add(1, Ordering::SeqCst);
-                    });
-                    for i in 0u64.. {
-                        send.send(format!("event {i} {}", "x".repeat(100))).await?;
-                        R::sleep(Duration::from_millis(20)).await;
-                    }
-                    Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-                }))
-            }
-        })
-        .await;
-        let conn = connect(server.local_addr()).await.expect("connect");
-        let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
-        // SETTINGS: INITIAL_WINDOW_SIZE = 256 for every stream.
-        let mut settings = vec![0, 4];
-        settings.extend_from_slice(&WINDOW.to_be_bytes());
-        h2_frame(&mut out, 0x4, 0, 0, &settings);
-        for stream in [1, 3] {
-            h2_frame(&mut out, 0x1, 0x5, stream, &h2_get("/", &[]));
-        }
-        let mut writer = &conn;
-        writer.write_all(&out).await.expect("the requests");
-        let began = Instant::now();
-        let mut frames = H2Frames { buf: Vec::new() };
-        // Bytes of DATA per stream; window granted to stream 3 and to the connection only.
-        let (mut data1, mut data3) = (0usize, 0usize);
-        let mut ended1 = false;
-        let mut after_kill: Option<usize> = None;
-        let mut granted = false;
-        while !ended1 {
-            let (kind, flags, stream, payload) = frames.next::<R>(&conn).await;
-            let mut reply = Vec::new();
-            match kind {
-                0x0 => {
-                    let len = u32::try_from(payload.len()).expect("a frame");
-                    if len > 0 {
-                        h2_frame(&mut reply, 0x8, 0, 0, &len.to_be_bytes());
-                    }
-                    if stream == 3 {
-                        data3 += payload.len();
-                        if len > 0 {
-                            h2_frame(&mut reply, 0x8, 0, 3, &len.to_be_bytes());
+                move |_| {
+                    let dropped = dropped.clone();
+                    Response::sse(move |send| async move {
+                        let _guard = OnDrop(move || {
+                            dropped.fetch_add(1, Ordering::SeqCst);
+                        });
+                        for i in 0u64.. {
+                            send.send(format!("event {i} {}", "x".repeat(100))).await?;
+                            R::sleep(Duration::from_millis(20)).await;
                         }
-                    } else {
-                        data1 += payload.len();
-                        ended1 = flags & 0x1 != 0;
-                    }
+                        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+                    })
                 }
-                0x3 if stream == 1 => ended1 = true,
-                0x4 if flags & 0x1 == 0 => h2_frame(&mut reply, 0x4, 0x1, 0, &[]),
-                0x6 if flags & 0x1 == 0 => h2_frame(&mut reply, 0x6, 0x1, 0, &payload),
-                _ => {}
-            }
-            if after_kill.is_none() && dropped.load(Ordering::SeqCst) == 1 {
-                let took = began.elapsed();
-                eprintln!("HTTP/2 stream granted no window: producer dropped after {took:?}");
-                assert!(took >= SEND_TIMEOUT, "dropped after {took:?}");
+            }),
+        )
+        .await;
+        beside(
+            server.local_addr(),
+            "an HTTP/2 stream granted no window",
+            async {
+                let conn = connect(server.local_addr()).await.expect("connect");
+                let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+                // SETTINGS: INITIAL_WINDOW_SIZE = 256 for every stream.
+                let mut settings = vec![0, 4];
+                settings.extend_from_slice(&WINDOW.to_be_bytes());
+                h2_frame(&mut out, 0x4, 0, 0, &settings);
+                for stream in [1, 3] {
+                    h2_frame(&mut out, 0x1, 0x5, stream, &h2_get("/", &[]));
+                }
+                let mut writer = &conn;
+                writer.write_all(&out).await.expect("the requests");
+                let began = Instant::now();
+                let mut frames = H2Frames { buf: Vec::new() };
+                // Bytes of DATA per stream; window granted to stream 3 and to the connection only.
+                let (mut data1, mut data3) = (0usize, 0usize);
+                let mut ended1 = false;
+                let mut after_kill: Option<usize> = None;
+                let mut granted = false;
+                while !ended1 {
+                    let (kind, flags, stream, payload) = frames.next::<R>(&conn).await;
+                    let mut reply = Vec::new();
+                    match kind {
+                        0x0 => {
+                            let len = u32::try_from(payload.len()).expect("a frame");
+                            if len > 0 {
+                                h2_frame(&mut reply, 0x8, 0, 0, &len.to_be_bytes());
+                            }
+                            if stream == 3 {
+                                data3 += payload.len();
+                                if len > 0 {
+                                    h2_frame(&mut reply, 0x8, 0, 3, &len.to_be_bytes());
+                                }
+                            } else {
+                                data1 += payload.len();
+                                ended1 = flags & 0x1 != 0;
+                            }
+                        }
+                        0x3 if stream == 1 => ended1 = true,
+                        0x4 if flags & 0x1 == 0 => h2_frame(&mut reply, 0x4, 0x1, 0, &[]),
+                        0x6 if flags & 0x1 == 0 => h2_frame(&mut reply, 0x6, 0x1, 0, &payload),
+                        _ => {}
+                    }
+                    if after_kill.is_none() && dropped.load(Ordering::SeqCst) == 1 {
+                        let took = began.elapsed();
+                        eprintln!(
+                            "HTTP/2 stream granted no window: producer dropped after {took:?}"
+                        );
+                        assert!(took >= SEND_TIMEOUT, "dropped after {took:?}");
+                        assert!(
+                            data1 <= WINDOW as usize,
+                            "{data1} bytes past a window of {WINDOW}"
+                        );
+                        let stats = server.stats();
+                        assert_eq!(stats.closed_http2_stream_stalled, 1);
+                        assert_eq!(stats.http2_connections, 1, "the connection goes on");
+                        assert_eq!(stats.closed_send_timeout, 0);
+                        after_kill = Some(data3);
+                    }
+                    // The other stream keeps getting events; then the stalled one gets window.
+                    if let Some(at) = after_kill
+                        && data3 >= at + 1000
+                        && !granted
+                    {
+                        h2_frame(&mut reply, 0x8, 0, 1, &(1u32 << 20).to_be_bytes());
+                        granted = true;
+                    }
+                    if !reply.is_empty() {
+                        writer.write_all(&reply).await.expect("window updates");
+                    }
+                    assert!(began.elapsed() < STEP * 2, "stalled stream not ended");
+                }
                 assert!(
-                    data1 <= WINDOW as usize,
-                    "{data1} bytes past a window of {WINDOW}"
+                    granted,
+                    "the stalled stream ended before it was granted window"
                 );
-                let stats = server.stats();
-                assert_eq!(stats.closed_http2_stream_stalled, 1);
-                assert_eq!(stats.http2_connections, 1, "the connection goes on");
-                assert_eq!(stats.closed_send_timeout, 0);
-                after_kill = Some(data3);
-            }
-            // The other stream keeps getting events; then the stalled one gets window.
-            if let Some(at) = after_kill
-                && data3 >= at + 1000
-                && !granted
-            {
-                h2_frame(&mut reply, 0x8, 0, 1, &(1u32 << 20).to_be_bytes());
-                granted = true;
-            }
-            if !reply.is_empty() {
-                writer.write_all(&reply).await.expect("window updates");
-            }
-            assert!(began.elapsed() < STEP * 2, "stalled stream not ended");
-        }
-        assert!(
-            granted,
-            "the stalled stream ended before it was granted window"
-        );
-        eprintln!("HTTP/2 stalled stream ended once granted window; the other got {data3} bytes");
-        drop(conn);
+                eprintln!(
+                    "HTTP/2 stalled stream ended once granted window; the other got {data3} bytes"
+                );
+                drop(conn);
+            },
+        )
+        .await;
         eventually::<R>(STEP, "both producers dropped", || {
             dropped.load(Ordering::SeqCst) == 2 && server.connections() == 0
         })
