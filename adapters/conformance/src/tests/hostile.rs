@@ -380,29 +380,34 @@ pub async fn head_limits_431<R: Runtime>(runtime: R) {
             max_headers: MAX_HEADERS,
             ..Config::default()
         };
-        let server = start(runtime, config, |_: Request| {
-            std::future::ready(Response::text("served"))
-        })
+        let server = start(
+            runtime,
+            config,
+            with_ticks::<R>(|_| Response::text("served")),
+        )
         .await;
         let addr = server.local_addr();
-        for line in ["GET / HTTP/1.1", "POST / HTTP/1.1\r\nContent-Length: 0"] {
-            // Host and Connection are two fields; the request line of the POST one more.
-            let fields = MAX_HEADERS - 2 - usize::from(line.starts_with("POST"));
-            let at_limit = exchange::<R>(addr, &head_with(line, fields, 8, true)).await;
-            assert!(
-                at_limit.starts_with("HTTP/1.1 200 "),
-                "{line}: {at_limit:?}"
-            );
-            let too_many = exchange::<R>(addr, &head_with(line, fields + 1, 8, true)).await;
-            assert!(
-                too_many.starts_with("HTTP/1.1 431 "),
-                "{line}: {too_many:?}"
-            );
-            let long = exchange::<R>(addr, &head_with(line, 4, MAX_HEAD / 4, true)).await;
-            assert!(long.starts_with("HTTP/1.1 431 "), "{line}: {long:?}");
-            let near = exchange::<R>(addr, &head_with(line, 4, MAX_HEAD / 4 - 200, true)).await;
-            assert!(near.starts_with("HTTP/1.1 200 "), "{line}: {near:?}");
-        }
+        beside(addr, "heads over the limits", async {
+            for line in ["GET / HTTP/1.1", "POST / HTTP/1.1\r\nContent-Length: 0"] {
+                // Host and Connection are two fields; the request line of the POST one more.
+                let fields = MAX_HEADERS - 2 - usize::from(line.starts_with("POST"));
+                let at_limit = exchange::<R>(addr, &head_with(line, fields, 8, true)).await;
+                assert!(
+                    at_limit.starts_with("HTTP/1.1 200 "),
+                    "{line}: {at_limit:?}"
+                );
+                let too_many = exchange::<R>(addr, &head_with(line, fields + 1, 8, true)).await;
+                assert!(
+                    too_many.starts_with("HTTP/1.1 431 "),
+                    "{line}: {too_many:?}"
+                );
+                let long = exchange::<R>(addr, &head_with(line, 4, MAX_HEAD / 4, true)).await;
+                assert!(long.starts_with("HTTP/1.1 431 "), "{line}: {long:?}");
+                let near = exchange::<R>(addr, &head_with(line, 4, MAX_HEAD / 4 - 200, true)).await;
+                assert!(near.starts_with("HTTP/1.1 200 "), "{line}: {near:?}");
+            }
+        })
+        .await;
         stop(&server).await;
     })
     .await;
@@ -419,57 +424,61 @@ pub async fn request_body_limits<R: Runtime>(runtime: R) {
             max_request_body: 1024,
             ..Config::default()
         };
-        let server = start(runtime, config, |request: Request| {
-            let len = request.body().len();
-            std::future::ready(Response::text(format!("{len} bytes")))
-        })
+        let server = start(
+            runtime,
+            config,
+            with_ticks::<R>(|request| Response::text(format!("{} bytes", request.body().len()))),
+        )
         .await;
         let addr = server.local_addr();
-        let post = |len: usize| {
-            let mut request = format!(
+        beside(addr, "request bodies over the limits", async {
+            let post = |len: usize| {
+                let mut request = format!(
                 "POST / HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {len}\r\n\r\n"
             )
             .into_bytes();
-            request.resize(request.len() + len, b'x');
-            request
-        };
-        let fits = exchange::<R>(addr, &post(1024)).await;
-        assert!(
-            fits.starts_with("HTTP/1.1 200 ") && fits.ends_with("1024 bytes"),
-            "{fits:?}"
-        );
-        let too_large = exchange::<R>(addr, &post(1025)).await;
-        assert!(too_large.starts_with("HTTP/1.1 413 "), "{too_large:?}");
-        // One byte every 100 ms of ten promised.
-        let began = Instant::now();
-        let conn = connect(addr).await.expect("connect");
-        let mut writer = &conn;
-        writer
-            .write_all(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n")
-            .await
-            .expect("head");
-        let trickle = async {
-            for _ in 0..10 {
-                R::sleep(Duration::from_millis(100)).await;
-                let _ = writer.write_all(b"x").await;
-            }
-            R::sleep(STEP).await;
-            String::new()
-        };
-        let answer = within::<R, _>(
-            STEP,
-            "the server closing",
-            futures_lite::future::or(read_until_closed_shared(&conn), trickle),
-        )
+                request.resize(request.len() + len, b'x');
+                request
+            };
+            let fits = exchange::<R>(addr, &post(1024)).await;
+            assert!(
+                fits.starts_with("HTTP/1.1 200 ") && fits.ends_with("1024 bytes"),
+                "{fits:?}"
+            );
+            let too_large = exchange::<R>(addr, &post(1025)).await;
+            assert!(too_large.starts_with("HTTP/1.1 413 "), "{too_large:?}");
+            // One byte every 100 ms of ten promised.
+            let began = Instant::now();
+            let conn = connect(addr).await.expect("connect");
+            let mut writer = &conn;
+            writer
+                .write_all(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n")
+                .await
+                .expect("head");
+            let trickle = async {
+                for _ in 0..10 {
+                    R::sleep(Duration::from_millis(100)).await;
+                    let _ = writer.write_all(b"x").await;
+                }
+                R::sleep(STEP).await;
+                String::new()
+            };
+            let answer = within::<R, _>(
+                STEP,
+                "the server closing",
+                futures_lite::future::or(read_until_closed_shared(&conn), trickle),
+            )
+            .await;
+            let closed = began.elapsed();
+            eprintln!(
+                "trickled body: {:?} after {closed:?}",
+                answer.lines().next()
+            );
+            assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
+            assert!(closed >= DEADLINE && closed < DEADLINE * 2, "{closed:?}");
+            assert_eq!(server.stats().closed_body_timeout, 1);
+        })
         .await;
-        let closed = began.elapsed();
-        eprintln!(
-            "trickled body: {:?} after {closed:?}",
-            answer.lines().next()
-        );
-        assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
-        assert!(closed >= DEADLINE && closed < DEADLINE * 2, "{closed:?}");
-        assert_eq!(server.stats().closed_body_timeout, 1);
         stop(&server).await;
     })
     .await;
@@ -1312,59 +1321,70 @@ pub async fn http2_header_list_too_large<R: Runtime>(runtime: R) {
             http2_max_header_list_size: LIMIT,
             ..Config::default()
         };
-        let server = start(runtime, config, {
-            let seen = seen.clone();
-            move |request: Request| {
-                seen.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(request.path().to_owned());
-                std::future::ready(Response::text("served"))
-            }
-        })
-        .await;
-        let conn = connect(server.local_addr()).await.expect("connect");
-        let big = "v".repeat(2 * LIMIT as usize);
-        let small = "v".repeat(LIMIT as usize / 2);
-        let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
-        h2_frame(&mut out, 0x4, 0, 0, &[]);
-        h2_frame(&mut out, 0x1, 0x5, 1, &h2_get("/big", &[("x-big", &big)]));
-        h2_frame(
-            &mut out,
-            0x1,
-            0x5,
-            3,
-            &h2_get("/small", &[("x-small", &small)]),
-        );
-        let mut writer = &conn;
-        writer.write_all(&out).await.expect("the requests");
-        let mut frames = H2Frames { buf: Vec::new() };
-        let (mut big_answer, mut small_status) = (None, None);
-        while big_answer.is_none() || small_status.is_none() {
-            let (kind, flags, stream, payload) = frames.next::<R>(&conn).await;
-            match (kind, stream) {
-                // `:status 200` is static-table index 8 (0x88); a 431 is a literal.
-                (0x1, 3) => small_status = Some(payload.first() == Some(&0x88)),
-                (0x1, 1) => {
-                    assert!(payload.first() != Some(&0x88), "the large request served");
-                    big_answer = Some(format!("HEADERS (end_stream {})", flags & 0x1 != 0));
+        let server = start(
+            runtime,
+            config,
+            with_ticks::<R>({
+                let seen = seen.clone();
+                move |request| {
+                    seen.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(request.path().to_owned());
+                    Response::text("served")
                 }
-                (0x3, 1) => big_answer = Some(format!("RST_STREAM {payload:?}")),
-                (0x7, _) => panic!("GOAWAY {payload:?}"),
-                _ => {}
-            }
-        }
-        assert_eq!(small_status, Some(true), "the small request served");
-        assert_eq!(
-            *seen.lock().unwrap_or_else(|p| p.into_inner()),
-            ["/small"],
-            "the handler saw only the small request"
-        );
-        eprintln!(
-            "HTTP/2 header list of {} bytes (limit {LIMIT}): {big_answer:?}",
-            big.len()
-        );
-        drop(conn);
-        eventually::<R>(STEP, "the connection closed", || server.connections() == 0).await;
+            }),
+        )
+        .await;
+        beside(
+            server.local_addr(),
+            "an HTTP/2 header list over the limit",
+            async {
+                let conn = connect(server.local_addr()).await.expect("connect");
+                let big = "v".repeat(2 * LIMIT as usize);
+                let small = "v".repeat(LIMIT as usize / 2);
+                let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+                h2_frame(&mut out, 0x4, 0, 0, &[]);
+                h2_frame(&mut out, 0x1, 0x5, 1, &h2_get("/big", &[("x-big", &big)]));
+                h2_frame(
+                    &mut out,
+                    0x1,
+                    0x5,
+                    3,
+                    &h2_get("/small", &[("x-small", &small)]),
+                );
+                let mut writer = &conn;
+                writer.write_all(&out).await.expect("the requests");
+                let mut frames = H2Frames { buf: Vec::new() };
+                let (mut big_answer, mut small_status) = (None, None);
+                while big_answer.is_none() || small_status.is_none() {
+                    let (kind, flags, stream, payload) = frames.next::<R>(&conn).await;
+                    match (kind, stream) {
+                        // `:status 200` is static-table index 8 (0x88); a 431 is a literal.
+                        (0x1, 3) => small_status = Some(payload.first() == Some(&0x88)),
+                        (0x1, 1) => {
+                            assert!(payload.first() != Some(&0x88), "the large request served");
+                            big_answer = Some(format!("HEADERS (end_stream {})", flags & 0x1 != 0));
+                        }
+                        (0x3, 1) => big_answer = Some(format!("RST_STREAM {payload:?}")),
+                        (0x7, _) => panic!("GOAWAY {payload:?}"),
+                        _ => {}
+                    }
+                }
+                assert_eq!(small_status, Some(true), "the small request served");
+                assert_eq!(
+                    *seen.lock().unwrap_or_else(|p| p.into_inner()),
+                    ["/small"],
+                    "the handler saw only the small request"
+                );
+                eprintln!(
+                    "HTTP/2 header list of {} bytes (limit {LIMIT}): {big_answer:?}",
+                    big.len()
+                );
+                drop(conn);
+            },
+        )
+        .await;
+        eventually::<R>(STEP, "the connections closed", || server.connections() == 0).await;
         stop(&server).await;
     })
     .await;
