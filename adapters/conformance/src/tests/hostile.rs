@@ -314,53 +314,58 @@ pub async fn header_deadline_spans_the_hand_off<R: Runtime>(runtime: R) {
             max_headers: 200,
             ..Config::default()
         };
-        let server = start(runtime, config, |_: Request| {
-            std::future::ready(Response::text("served"))
-        })
+        let server = start(
+            runtime,
+            config,
+            with_ticks::<R>(|_| Response::text("served")),
+        )
         .await;
-        for hand_off in [false, true] {
-            // Before the connect: the deadline runs from the accept, after it.
-            let began = Instant::now();
-            let conn = connect(server.local_addr()).await.expect("connect");
-            let mut writer = &conn;
-            writer
-                .write_all(b"GET / HTTP/1.1\r\n")
-                .await
-                .expect("request line");
-            R::sleep(HAND_OFF_AT).await;
-            if hand_off {
-                let fields: String = (0..101).map(|i| format!("X-{i}: x\r\n")).collect();
-                writer.write_all(fields.as_bytes()).await.expect("fields");
-            }
-            // One more field every 100 ms, never a whole head, until the server closes.
-            let trickle = async {
-                for i in 0.. {
-                    R::sleep(Duration::from_millis(100)).await;
-                    let _ = writer.write_all(format!("Y-{i}: y\r\n").as_bytes()).await;
+        beside(server.local_addr(), "slowloris heads", async {
+            for hand_off in [false, true] {
+                // Before the connect: the deadline runs from the accept, after it.
+                let began = Instant::now();
+                let conn = connect(server.local_addr()).await.expect("connect");
+                let mut writer = &conn;
+                writer
+                    .write_all(b"GET / HTTP/1.1\r\n")
+                    .await
+                    .expect("request line");
+                R::sleep(HAND_OFF_AT).await;
+                if hand_off {
+                    let fields: String = (0..101).map(|i| format!("X-{i}: x\r\n")).collect();
+                    writer.write_all(fields.as_bytes()).await.expect("fields");
                 }
-                String::new()
-            };
-            let mut reader = &conn;
-            let mut answer = Vec::new();
-            let closed = async {
-                let _ = futures_lite::AsyncReadExt::read_to_end(&mut reader, &mut answer).await;
-                String::new()
-            };
-            within::<R, _>(
-                STEP,
-                "the server closing",
-                futures_lite::future::or(closed, trickle),
-            )
+                // One more field every 100 ms, never a whole head, until the server closes.
+                let trickle = async {
+                    for i in 0.. {
+                        R::sleep(Duration::from_millis(100)).await;
+                        let _ = writer.write_all(format!("Y-{i}: y\r\n").as_bytes()).await;
+                    }
+                    String::new()
+                };
+                let mut reader = &conn;
+                let mut answer = Vec::new();
+                let closed = async {
+                    let _ = futures_lite::AsyncReadExt::read_to_end(&mut reader, &mut answer).await;
+                    String::new()
+                };
+                within::<R, _>(
+                    STEP,
+                    "the server closing",
+                    futures_lite::future::or(closed, trickle),
+                )
+                .await;
+                let closed = began.elapsed();
+                eprintln!("slowloris head (hand-off {hand_off}): closed after {closed:?}");
+                assert!(
+                    closed >= DEADLINE && closed < HAND_OFF_AT + DEADLINE,
+                    "hand-off {hand_off}: closed after {closed:?}, the deadline is {DEADLINE:?}"
+                );
+            }
+            eventually::<R>(STEP, "two header timeouts counted", || {
+                server.stats().closed_header_timeout == 2
+            })
             .await;
-            let closed = began.elapsed();
-            eprintln!("slowloris head (hand-off {hand_off}): closed after {closed:?}");
-            assert!(
-                closed >= DEADLINE && closed < HAND_OFF_AT + DEADLINE,
-                "hand-off {hand_off}: closed after {closed:?}, the deadline is {DEADLINE:?}"
-            );
-        }
-        eventually::<R>(STEP, "two header timeouts counted", || {
-            server.stats().closed_header_timeout == 2
         })
         .await;
         stop(&server).await;
@@ -505,40 +510,52 @@ pub async fn http2_preface_only_closed<R: Runtime>(runtime: R) {
             http2_keep_alive_timeout: Duration::from_millis(300),
             ..Config::default()
         };
-        let server = start(runtime, config, |_: Request| {
-            std::future::ready(Response::sse(|send| async move {
-                send.send("open").await?;
-                std::future::pending::<()>().await;
-                Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-            }))
-        })
+        let server = start(
+            runtime,
+            config,
+            with_ticks::<R>(|_| {
+                Response::sse(|send| async move {
+                    send.send("open").await?;
+                    std::future::pending::<()>().await;
+                    Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+                })
+            }),
+        )
         .await;
-        let began = Instant::now();
-        let mut conn = connect(server.local_addr()).await.expect("connect");
-        conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
-            .await
-            .expect("preface");
-        // Whatever the server sends (its SETTINGS) is read and not answered.
-        within::<R, _>(STEP, "the server closing", read_until_closed(&mut conn)).await;
-        let closed = began.elapsed();
-        eprintln!("HTTP/2 preface only: closed after {closed:?}");
-        assert!(closed >= IDLE && closed < IDLE * 2, "{closed:?}");
-        eventually::<R>(STEP, "an idle close counted", || {
-            server.stats().closed_http2_idle == 1
-        })
-        .await;
+        beside(
+            server.local_addr(),
+            "HTTP/2 preface only, PINGs unanswered",
+            async {
+                let began = Instant::now();
+                let mut conn = connect(server.local_addr()).await.expect("connect");
+                conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+                    .await
+                    .expect("preface");
+                // Whatever the server sends (its SETTINGS) is read and not answered.
+                within::<R, _>(STEP, "the server closing", read_until_closed(&mut conn)).await;
+                let closed = began.elapsed();
+                eprintln!("HTTP/2 preface only: closed after {closed:?}");
+                assert!(closed >= IDLE && closed < IDLE * 2, "{closed:?}");
+                eventually::<R>(STEP, "an idle close counted", || {
+                    server.stats().closed_http2_idle == 1
+                })
+                .await;
 
-        // A stream open (the keep-alive PINGs are what closes it, not the idle timeout).
-        let began = Instant::now();
-        let mut conn = connect(server.local_addr()).await.expect("connect");
-        conn.write_all(&request_bytes(Path::Http2))
-            .await
-            .expect("request");
-        within::<R, _>(STEP, "the server closing", read_until_closed(&mut conn)).await;
-        let closed = began.elapsed();
-        eprintln!("HTTP/2 stream, PINGs unanswered: closed after {closed:?}");
-        assert!(closed >= Duration::from_millis(600), "{closed:?}");
-        eventually::<R>(STEP, "the connections closed", || server.connections() == 0).await;
+                // A stream open (the keep-alive PINGs are what closes it, not the idle timeout).
+                let began = Instant::now();
+                let mut conn = connect(server.local_addr()).await.expect("connect");
+                conn.write_all(&request_bytes(Path::Http2))
+                    .await
+                    .expect("request");
+                within::<R, _>(STEP, "the server closing", read_until_closed(&mut conn)).await;
+                let closed = began.elapsed();
+                eprintln!("HTTP/2 stream, PINGs unanswered: closed after {closed:?}");
+                assert!(closed >= Duration::from_millis(600), "{closed:?}");
+                // The bystander's connection stays.
+                eventually::<R>(STEP, "the connections closed", || server.connections() == 1).await;
+            },
+        )
+        .await;
         stop(&server).await;
     })
     .await;
