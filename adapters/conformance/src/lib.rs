@@ -55,12 +55,15 @@ pub mod tests;
 ///   `FLUSH_AFTER_END`, and `shutdown()` returns with `connections() == 1`. A server bug to fix;
 ///   then `graceful_shutdown` moves to the `both` list. (`tls_graceful_shutdown`, whose silent
 ///   client is mid-handshake, passes.)
-/// - `hub_slow_subscriber_policies`: over TLS it fails about 1 run in 6 on smol. After
-///   `SlowPolicy::Disconnect` ends the first stream (cleanly, its connection kept), the stream
-///   that resumes with `Last-Event-ID` gets its head and opening comment and then no replayed
-///   event for 3 s, with nothing queued in either socket (`ss`): the server sends nothing. A
-///   server bug to fix, then back to the `both` list. (`tls_hub_streams` replays over TLS and
-///   passes.)
+/// - `hub_slow_subscriber_policies`: it fails now and then in clear as well as over TLS, more
+///   often when the machine is busy (in clear on smol 0 of 25 runs, then 10 of 30 with the same
+///   binary 20 minutes later at a load average of 3 on 2 cores; 7 of 30 on async-std; over TLS
+///   on smol 4 of 25, then 9 of 30). After
+///   `SlowPolicy::Disconnect` ends the first stream, the stream that resumes with
+///   `Last-Event-ID` gets its head and opening comment and then no replayed event for 3 s, with
+///   nothing queued in either socket (`ss`): the server sends nothing. A bug to fix (not TLS's);
+///   a TLS twin now would only double the odds of a failed run. (`tls_hub_streams` replays over
+///   TLS and passes.)
 /// - the browser tests (`tls_browser` is their HTTPS run).
 ///
 /// ```text
