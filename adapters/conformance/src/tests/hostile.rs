@@ -922,7 +922,9 @@ pub async fn pipelined_flood<R: Runtime>(runtime: R) {
 /// half-way through a chunk of a chunked request body (hyper's) leave nothing behind: every
 /// connection closes and every task ends, while an ordinary client keeps its events.
 pub async fn closed_mid_head_and_mid_chunk<R: Runtime>(runtime: R) {
-    const EACH: usize = 200;
+    // Fewer than the listen backlog (128): 200 connects in a row overflowed it now and then,
+    // and a dropped SYN is sent again only after 1 s, then 2 s (seen: 1.02 s to open 200).
+    const EACH: usize = 100;
     let _turn = alone_turn();
     within::<R, _>(TEST_LIMIT, "closed_mid_head_and_mid_chunk", async {
         let runtime = crate::Counting::new(runtime);
