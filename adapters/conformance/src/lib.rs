@@ -52,18 +52,15 @@ pub mod tests;
 /// - `graceful_shutdown`: over TLS it fails about half its runs (both adapters). With a TLS
 ///   connection open that finished its handshake and sent no request, the HTTP/1.1 stream over
 ///   TLS is not ended when the grace period is over, its connection is still open after
-///   `FLUSH_AFTER_END`, and `shutdown()` returns with `connections() == 1`. A server bug to fix;
-///   then `graceful_shutdown` moves to the `both` list. (`tls_graceful_shutdown`, whose silent
-///   client is mid-handshake, passes.)
-/// - `hub_slow_subscriber_policies`: it fails now and then in clear as well as over TLS, more
-///   often when the machine is busy (in clear on smol 0 of 25 runs, then 10 of 30 with the same
-///   binary 20 minutes later at a load average of 3 on 2 cores; 7 of 30 on async-std; over TLS
-///   on smol 4 of 25, then 9 of 30). After
-///   `SlowPolicy::Disconnect` ends the first stream, the stream that resumes with
-///   `Last-Event-ID` gets its head and opening comment and then no replayed event for 3 s, with
-///   nothing queued in either socket (`ss`): the server sends nothing. A bug to fix (not TLS's);
-///   a TLS twin now would only double the odds of a failed run. (`tls_hub_streams` replays over
-///   TLS and passes.)
+///   `FLUSH_AFTER_END`, and `shutdown()` returns with `connections() == 1`. The cause, in the
+///   server: when the silent client's handshake ends just after `stopping` is set, the handshake
+///   deadline's `stop` listener is dropped notified, and event-listener passes that notification
+///   on to another listener, the stream's in `conn::drive`; `drive` does not poll its listener on
+///   a wake-up with the same waker and no flag set, so the notification is swallowed, and the
+///   `ended` notification skips a listener already notified: the stream's task is never woken.
+///   (A build whose `drive` polls `stop` at every wake-up failed 0 of 16 runs, and saw the
+///   passed-on notification in 6.) Once fixed, `graceful_shutdown` moves to the `both` list.
+///   (`tls_graceful_shutdown`, whose silent client is mid-handshake, passes.)
 /// - the browser tests (`tls_browser` is their HTTPS run).
 ///
 /// ```text
@@ -108,11 +105,11 @@ macro_rules! suite {
             idle_keep_alive_connection_closes
             demo_json_and_custom_event
             demo_chat_stream_and_resume
+            hub_slow_subscriber_policies
         }
         $crate::__suite! {
             clear ($runtime) ($block_on)
             graceful_shutdown
-            hub_slow_subscriber_policies
         }
         $crate::__suite! {
             ($runtime) ($block_on)
