@@ -1140,7 +1140,9 @@ pub async fn hub_slow_subscriber_policies<R: Runtime>(runtime: R, transport: Tra
             let mut received = 0;
             let mut dropped = 0;
             let mut last = 0;
-            let mut last_id = String::new();
+            // A loaded machine may cut the stream before any event of the flood reaches it: the
+            // browser then resumes after the first event.
+            let mut last_id = first.id().expect("an id").to_owned();
             // Dropped since the last event: the events in between are exactly those.
             let mut gap_since = 0;
             let ended = loop {
