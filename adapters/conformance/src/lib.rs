@@ -49,18 +49,6 @@ pub mod tests;
 /// - the hostile-client tests ([`tests`]' `hostile` module): they write raw bytes (slowloris
 ///   heads, HTTP/2 frames, floods) whose subject is the server's HTTP parsing and limits, which
 ///   TLS only wraps;
-/// - `graceful_shutdown`: over TLS it fails about half its runs (both adapters). With a TLS
-///   connection open that finished its handshake and sent no request, the HTTP/1.1 stream over
-///   TLS is not ended when the grace period is over, its connection is still open after
-///   `FLUSH_AFTER_END`, and `shutdown()` returns with `connections() == 1`. The cause, in the
-///   server: when the silent client's handshake ends just after `stopping` is set, the handshake
-///   deadline's `stop` listener is dropped notified, and event-listener passes that notification
-///   on to another listener, the stream's in `conn::drive`; `drive` does not poll its listener on
-///   a wake-up with the same waker and no flag set, so the notification is swallowed, and the
-///   `ended` notification skips a listener already notified: the stream's task is never woken.
-///   (A build whose `drive` polls `stop` at every wake-up failed 0 of 16 runs, and saw the
-///   passed-on notification in 6.) Once fixed, `graceful_shutdown` moves to the `both` list.
-///   (`tls_graceful_shutdown`, whose silent client is mid-handshake, passes.)
 /// - the browser tests (`tls_browser` is their HTTPS run).
 ///
 /// ```text
@@ -106,9 +94,6 @@ macro_rules! suite {
             demo_json_and_custom_event
             demo_chat_stream_and_resume
             hub_slow_subscriber_policies
-        }
-        $crate::__suite! {
-            clear ($runtime) ($block_on)
             graceful_shutdown
         }
         $crate::__suite! {

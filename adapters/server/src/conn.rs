@@ -628,13 +628,22 @@ async fn drive<R: Runtime, C: Future + Unpin>(
 ) -> Option<C::Output> {
     let mut stopping_seen = false;
     loop {
-        listener!(shutdown.stop => stop);
+        // Once `stopping` is seen, only `ended` matters: listened for on its own event (see
+        // `Shutdown::end`).
+        let event = if stopping_seen {
+            &shutdown.end
+        } else {
+            &shutdown.stop
+        };
+        listener!(event => stop);
         if shutdown.ended.load(Ordering::SeqCst) {
             return with_deadline(&mut connection, R::sleep(FLUSH_AFTER_END)).await;
         }
         if shutdown.stopping.load(Ordering::SeqCst) && !stopping_seen {
             graceful(Pin::new(&mut connection));
             stopping_seen = true;
+            // Listen on `end` from here on.
+            continue;
         }
         let mut stop = core::pin::pin!(stop);
         // The waker `stop` holds. Polling `stop` locks the list of listeners that every

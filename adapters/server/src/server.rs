@@ -30,6 +30,13 @@ pub(crate) struct Shutdown {
     pub(crate) connections: AtomicUsize,
     /// Fired when `stopping` or `ended` is set: wakes the accept loop and the connection tasks.
     pub(crate) stop: Notify,
+    /// Fired when `ended` is set, and listened to only by connections that have seen `stopping`
+    /// (see `conn::drive`). A listener of `stop` dropped notified but unheard (a TLS handshake
+    /// that finished as `stopping` was set) passes its notification on to another listener;
+    /// had a connection waiting for `ended` on `stop` taken it, it would have been counted as
+    /// notified and skipped when `ended` came (its task, woken with no flag set, does not poll
+    /// the listener again). On `end`, every notification follows `ended`, so none is unheard.
+    pub(crate) end: Notify,
     /// Fired when a connection closes: wakes whoever waits for the server to drain. Separate from
     /// `stop`, so a closing connection never wakes the others.
     pub(crate) closed: Notify,
@@ -43,6 +50,9 @@ impl Shutdown {
     fn set(&self, flag: &AtomicBool) {
         flag.store(true, Ordering::SeqCst);
         self.stop.notify(usize::MAX);
+        if core::ptr::eq(flag, &self.ended) {
+            self.end.notify(usize::MAX);
+        }
     }
 
     fn drained(&self) -> bool {
