@@ -327,11 +327,6 @@ impl Conn {
             match self.read(&mut buf).await {
                 Ok(0) => return Ok(()),
                 Ok(n) => out.extend_from_slice(&buf[..n]),
-                Err(e)
-                    if e.kind() == io::ErrorKind::UnexpectedEof && matches!(self, Conn::Tls(_)) =>
-                {
-                    return Ok(());
-                }
                 Err(e) => return Err(e),
             }
         }

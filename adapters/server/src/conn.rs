@@ -157,6 +157,15 @@ pub(crate) async fn serve_connection<R, C, H, F>(
             remote_addr,
         )
         .await;
+        if let Some(lean::Next::Close) = next {
+            // Closed by the lean path (`Connection: close`, the keep-alive or header deadline,
+            // the client gone or cut off by the hub): over TLS a `close_notify` first, so the
+            // client can tell the end from a cut; on TCP a FIN. Bounded: a client that does not
+            // read gets no more time.
+            let close =
+                core::future::poll_fn(|cx| hyper::rt::Write::poll_shutdown(Pin::new(&mut io), cx));
+            with_deadline(close, R::sleep(CLOSE_WAIT)).await;
+        }
         if let Some(lean::Next::Hyper(read, since)) = next {
             io.set_prefix(read);
             // hyper's header-read timeout starts again with each head it reads; for the head
@@ -193,6 +202,9 @@ pub(crate) async fn serve_connection<R, C, H, F>(
     drop(open);
     drop(guard);
 }
+
+/// How long a connection the lean path closes may take to say so (TLS `close_notify`).
+const CLOSE_WAIT: Duration = Duration::from_millis(100);
 
 /// hyper's default for `max_headers`.
 const HYPER_MAX_HEADERS: usize = 100;
