@@ -155,7 +155,7 @@ pub fn encode_json<T: serde::Serialize + ?Sized>(
     #[cfg(feature = "std")]
     let written = {
         let mut ser = serde_json::Serializer::with_formatter(
-            bytes::BufMut::writer(&mut *buf),
+            ExtendWriter(&mut *buf),
             crate::json::DataLines::default(),
         );
         value.serialize(&mut ser)
@@ -176,6 +176,32 @@ pub fn encode_json<T: serde::Serialize + ?Sized>(
     }
     buf.put_slice(b"\n\n");
     Ok(())
+}
+
+/// `io::Write` straight onto a `BytesMut`. `bytes`' own `BufMut::writer` goes through the
+/// generic `put` and `write_all`'s loop for every token serde_json writes: 1.50x the time of bare
+/// `serde_json::to_writer` into a `Vec` with it (`cargo bench --bench encode -- token_json`).
+#[cfg(all(feature = "json", feature = "std"))]
+struct ExtendWriter<'a>(&'a mut bytes::BytesMut);
+
+#[cfg(all(feature = "json", feature = "std"))]
+impl std::io::Write for ExtendWriter<'_> {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    #[inline]
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The exact number of bytes [`encode`] writes for `event`.
