@@ -113,6 +113,7 @@ macro_rules! suite {
             per_ip_cap_holds_under_two_thousand_connections
             demo_stats_route
             max_connections_503
+            accept_backs_off_out_of_descriptors
         }
         $crate::__suite! {
             ignored ($runtime) ($block_on)

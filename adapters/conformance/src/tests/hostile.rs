@@ -1519,3 +1519,107 @@ pub async fn max_connections_503<R: Runtime>(runtime: R) {
     })
     .await;
 }
+
+/// Out of file descriptors (`EMFILE` at `accept`): the accept loop backs off instead of spinning
+/// (the process's CPU time over half a second stays small), serves the waiting client once
+/// descriptors are free again, and a shutdown that comes during the back-off is not held up.
+///
+/// The process's descriptor limit is lowered to the lowest free descriptor number for the
+/// while (and put back on every way out), so this test runs alone.
+pub async fn accept_backs_off_out_of_descriptors<R: Runtime>(runtime: R) {
+    use nix::sys::resource::{Resource, UsageWho, getrlimit, getrusage, setrlimit};
+    let _turn = alone_turn();
+    /// Puts the descriptor limit back when dropped.
+    struct Limit(u64, u64);
+    impl Limit {
+        /// Lowers the soft limit so that the next new descriptor fails with `EMFILE`.
+        fn lower() -> Limit {
+            let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+            // New descriptors take the lowest free number: this one and above are refused.
+            let lowest_free = {
+                let probe = std::fs::File::open("/dev/null").expect("a descriptor");
+                std::os::fd::AsRawFd::as_raw_fd(&probe)
+            };
+            let lowest_free = u64::try_from(lowest_free).expect("a descriptor number");
+            setrlimit(Resource::RLIMIT_NOFILE, lowest_free, hard).expect("setrlimit");
+            Limit(soft, hard)
+        }
+    }
+    impl Drop for Limit {
+        fn drop(&mut self) {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, self.0, self.1);
+        }
+    }
+    fn cpu_time() -> Duration {
+        let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
+        let micros = |t: nix::sys::time::TimeVal| {
+            Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
+        };
+        micros(usage.user_time()) + micros(usage.system_time())
+    }
+    /// A client socket made now (connecting later needs no new descriptor).
+    fn socket() -> socket2::Socket {
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket")
+    }
+    within::<R, _>(TEST_LIMIT, "accept_backs_off_out_of_descriptors", async {
+        let server = start(runtime, Config::default(), |_: Request| async {
+            Response::text("ok")
+        })
+        .await;
+        let addr = server.local_addr();
+
+        // Out of descriptors, a client waits in the listen backlog. A descriptor an earlier
+        // test's connection lets go of meanwhile (below the lowered limit) would let the accept
+        // succeed: then the client is served and the case is tried again with another one.
+        let mut tries = 0;
+        let (waiting, limit, wall, cpu) = loop {
+            tries += 1;
+            assert!(tries <= 5, "never out of descriptors");
+            let waiting = socket();
+            let limit = Limit::lower();
+            waiting
+                .connect(&addr.into())
+                .expect("connect (the kernel completes it)");
+            let (before, cpu_before) = (Instant::now(), cpu_time());
+            R::sleep(Duration::from_millis(500)).await;
+            let (wall, cpu) = (before.elapsed(), cpu_time() - cpu_before);
+            if server.connections() == 0 {
+                break (waiting, limit, wall, cpu);
+            }
+            drop((limit, waiting));
+            eventually::<R>(STEP, "the client served", || server.connections() == 0).await;
+        };
+        drop(limit);
+
+        // Descriptors free again: the waiting client is served.
+        let waiting: std::net::TcpStream = waiting.into();
+        let mut waiting = async_io::Async::new(waiting).expect("register");
+        waiting
+            .write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("request");
+        let answer = within::<R, _>(STEP, "the waiting client's answer", async {
+            let mut out = Vec::new();
+            let _ = futures_lite::AsyncReadExt::read_to_end(&mut waiting, &mut out).await;
+            String::from_utf8_lossy(&out).into_owned()
+        })
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
+
+        // Out of descriptors again, a shutdown is not held up by the back-off.
+        let second = socket();
+        let limit = Limit::lower();
+        second.connect(&addr.into()).expect("connect");
+        R::sleep(Duration::from_millis(120)).await;
+        let stopping = Instant::now();
+        stop(&server).await;
+        let took = stopping.elapsed();
+        drop(limit);
+        eprintln!(
+            "out of descriptors ({tries} tries): {cpu:?} of CPU in {wall:?} of back-off; served \
+             after; shutdown took {took:?}"
+        );
+        drop(second);
+    })
+    .await;
+}
