@@ -3,6 +3,7 @@
 //! through async-std's sockets and timer, against our own TLS server (`serve_tls`) with a
 //! self-signed rcgen certificate, new for every test, trusted through `with_root_certificates`.
 
+use ssewire_conformance::client::TestCert;
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,11 +11,10 @@ use std::time::{Duration, Instant};
 
 use async_std::stream::StreamExt;
 use ssewire_async_std::client::rustls::RootCertStore;
-use ssewire_async_std::client::rustls::pki_types::CertificateDer;
 use ssewire_async_std::client::{Config, Ended, Jitter, Reason, StopReason};
 use ssewire_async_std::{
-    ClientEvent, Event, EventSource, HeaderValue, Request, Response, Server, StatusCode, TlsConfig,
-    header, serve, serve_tls,
+    ClientEvent, Event, EventSource, HeaderValue, Request, Response, Server, StatusCode, header,
+    serve, serve_tls,
 };
 
 fn ms(n: u64) -> Duration {
@@ -27,29 +27,6 @@ fn config() -> Config {
         retry: ms(20),
         jitter: Jitter::None,
         ..Config::default()
-    }
-}
-
-/// A self-signed certificate for `localhost` and `127.0.0.1`: the server's settings and what
-/// a client trusts.
-struct TestCert {
-    tls: TlsConfig,
-    der: CertificateDer<'static>,
-}
-
-impl TestCert {
-    fn new() -> TestCert {
-        let made = rcgen::generate_simple_self_signed(["localhost".into(), "127.0.0.1".into()])
-            .expect("rcgen makes a certificate");
-        let tls = TlsConfig::from_pem(
-            made.cert.pem().as_bytes(),
-            made.signing_key.serialize_pem().as_bytes(),
-        )
-        .expect("the certificate loads");
-        TestCert {
-            tls,
-            der: made.cert.der().clone(),
-        }
     }
 }
 
@@ -102,7 +79,7 @@ async fn tls_server(
     ids: Arc<Mutex<Vec<Option<String>>>>,
     gone: Arc<AtomicBool>,
 ) -> Server {
-    let tls = cert.tls.clone().with_http2(http2);
+    let tls = cert.tls().with_http2(http2);
     serve_tls(
         "127.0.0.1:0".parse().unwrap(),
         tls,
