@@ -974,15 +974,6 @@ pub async fn slow_reader_memory_bounded<R: Runtime>(runtime: R, transport: Trans
     .await;
 }
 
-/// A cleartext server whose every `GET` subscribes to `hub` (resuming after `Last-Event-ID`).
-#[allow(
-    dead_code,
-    reason = "for the hostile-client tests, which may or may not use it"
-)]
-async fn hub_server<R: Runtime>(runtime: R, config: Config, hub: &Hub) -> Server<R> {
-    hub_server_with(&Transport::Tcp, runtime, config, hub).await
-}
-
 /// A server whose every `GET` subscribes to `hub` (resuming after `Last-Event-ID`), over
 /// `transport`.
 async fn hub_server_with<R: Runtime>(

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Client, RedisServer, totals};
+use common::{Client, RedisServer, behind, totals};
 use futures_lite::StreamExt;
 use ssewire::{Decoder, Event};
 use ssewire_redis::{Config, RedisHub};
@@ -96,10 +96,7 @@ async fn caught_up(redis: &RedisServer, clients: &[Arc<Mutex<Client>>], within: 
     let newest = newest_id(redis);
     let deadline = Instant::now() + within;
     loop {
-        let behind = clients
-            .iter()
-            .filter(|c| c.lock().unwrap().last.as_deref() != Some(newest.as_str()))
-            .count();
+        let behind = behind(clients, &newest);
         if behind == 0 {
             return;
         }

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{Client, RedisServer, totals};
+use common::{Client, RedisServer, behind, totals};
 use ssewire::Decoder;
 use ssewire_demo::room::Room;
 use ssewire_redis::{Config, RedisHub};
@@ -385,10 +385,7 @@ fn caught_up(redis: &RedisServer, clients: &[Arc<Mutex<Client>>], within: Durati
     let (_, newest) = stream(redis);
     let deadline = Instant::now() + within;
     loop {
-        let behind = clients
-            .iter()
-            .filter(|c| c.lock().unwrap().last.as_deref() != Some(newest.as_str()))
-            .count();
+        let behind = behind(clients, &newest);
         if behind == 0 {
             return;
         }

@@ -510,18 +510,7 @@ pub async fn http2_preface_only_closed<R: Runtime>(runtime: R) {
             http2_keep_alive_timeout: Duration::from_millis(300),
             ..Config::default()
         };
-        let server = start(
-            runtime,
-            config,
-            with_ticks::<R>(|_| {
-                Response::sse(|send| async move {
-                    send.send("open").await?;
-                    std::future::pending::<()>().await;
-                    Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-                })
-            }),
-        )
-        .await;
+        let server = start(runtime, config, with_ticks::<R>(|_| open_then_wait())).await;
         beside(
             server.local_addr(),
             "HTTP/2 preface only, PINGs unanswered",
@@ -573,18 +562,7 @@ pub async fn http2_thousand_streams<R: Runtime>(runtime: R) {
             http2_max_concurrent_streams: MAX,
             ..Config::default()
         };
-        let server = start(
-            runtime,
-            config,
-            with_ticks::<R>(|_| {
-                Response::sse(|send| async move {
-                    send.send("open").await?;
-                    std::future::pending::<()>().await;
-                    Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-                })
-            }),
-        )
-        .await;
+        let server = start(runtime, config, with_ticks::<R>(|_| open_then_wait())).await;
         beside(
             server.local_addr(),
             "an HTTP/2 client opening 1 000 streams",
@@ -688,6 +666,15 @@ fn with_ticks<R: Runtime>(
             answer(&request)
         })
     }
+}
+
+/// A stream that sends `open` and then nothing, for as long as the client stays.
+fn open_then_wait() -> Response {
+    Response::sse(|send| async move {
+        send.send("open").await?;
+        std::future::pending::<()>().await;
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    })
 }
 
 /// A TCP connection to `to` from the address `from` (Linux's loopback takes any 127/8 source).

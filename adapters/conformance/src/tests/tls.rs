@@ -15,7 +15,7 @@ use ssewire::{Event, Frame};
 use ssewire_server::{Config, Request, Response, Runtime, Server, TlsConfig};
 use ssewire_stream::{Hub, KeepAlive};
 
-use super::{GRACE, OnDrop, STEP, TEST_LIMIT, eventually, idle};
+use super::{OnDrop, STEP, TEST_LIMIT, eventually, idle, stop};
 use crate::client::{Empty, Exec, Sse, TestCert, connect_tls, within};
 use crate::shared_turn;
 
@@ -112,10 +112,6 @@ where
     ssewire_server::serve_tls(runtime, addr, config, tls, handler)
         .await
         .expect("binding 127.0.0.1:0")
-}
-
-async fn stop<R: Runtime>(server: &Server<R>) {
-    within::<R, _>(GRACE * 2 + STEP, "Server::shutdown", server.shutdown(GRACE)).await;
 }
 
 /// Opens `path` as an event stream on a new TLS connection and checks the response head.

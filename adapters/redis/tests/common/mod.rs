@@ -157,6 +157,14 @@ pub fn counter(id: &str) -> u64 {
         .expect("an id <ms>-<n>")
 }
 
+/// How many of `clients` have not yet seen the event `newest`.
+pub fn behind(clients: &[std::sync::Arc<std::sync::Mutex<Client>>], newest: &str) -> usize {
+    clients
+        .iter()
+        .filter(|c| c.lock().unwrap().last.as_deref() != Some(newest))
+        .count()
+}
+
 /// The clients' tallies added up.
 pub fn totals(clients: &[std::sync::Arc<std::sync::Mutex<Client>>]) -> Client {
     let mut sum = Client::default();
