@@ -59,6 +59,20 @@ fn sse_stream(pieces: &[Bytes]) -> (usize, usize) {
     })
 }
 
+/// ssewire's owned events from a stream of byte buffers (`ssewire_stream::DecodeStream`, the
+/// same shape as sse-stream's `SseByteStream`).
+fn ssewire_stream(pieces: &[Bytes]) -> (usize, usize) {
+    block_on(async {
+        let mut stream = pin!(ssewire_stream::DecodeStream::new(byte_stream(pieces)));
+        let (mut events, mut len) = (0, 0);
+        while let Some(event) = stream.next().await {
+            events += 1;
+            len += event.expect("within the default limits").data().len();
+        }
+        (events, len)
+    })
+}
+
 /// sse-codec 0.3 (a synchronous `futures_codec::Decoder`).
 fn sse_codec(pieces: &[Bytes]) -> (usize, usize) {
     use futures_codec::Decoder as _;
@@ -135,9 +149,10 @@ fn russe(pieces: &[Bytes]) -> (usize, usize) {
 type Decode = fn(&[Bytes]) -> (usize, usize);
 
 /// Every decoder, ours first. The name is the criterion function id the report reads.
-const DECODERS: [(&str, Decode); 8] = [
+const DECODERS: [(&str, Decode); 9] = [
     ("ssewire", ssewire_decode),
     ("ssewire-owned", ssewire_decode_owned),
+    ("ssewire-stream", ssewire_stream),
     ("memchr", memchr_lines),
     ("sse-stream", sse_stream),
     ("sse-codec", sse_codec),

@@ -98,8 +98,9 @@ pub enum Frame {
 /// - at the end of the stream ([`finish`](Decoder::finish)) an unterminated event is dropped.
 ///
 /// Work is linear in the input whatever the chunking: a partial line is never scanned twice.
-/// Memory is bounded by [`Limits`]. Single-line data is not copied: the event's data shares the
-/// input buffer.
+/// Memory is bounded by [`Limits`]. An owned [`Event`] owns its text: each value is copied out of
+/// the input once (no reference to your buffer is kept); [`decode_each`](Decoder::decode_each)
+/// copies nothing.
 ///
 /// # Examples
 ///
@@ -152,7 +153,7 @@ pub struct Decoder {
     id_dirty: bool,
     /// The last event ID string: `id_buffer` as of the last blank line.
     last_id: String,
-    /// `last_id` as shared text for owned events, made at most once per change.
+    /// `last_id` as text for owned events, made at most once per change.
     last_id_text: Option<Text>,
     /// What [`Decoder::decode_each`] carries from one read to the next: the start of an event
     /// that is not whole yet (at most [`Limits::max_line`] bytes of it unless the general path
@@ -171,9 +172,6 @@ pub struct Decoder {
     held: Option<Event>,
     /// The last valid reconnection time, in milliseconds.
     retry: Option<u64>,
-    /// [`Decoder::decode`]'s caller's `buf[..checked]` is known to be UTF-8 (checked in one pass
-    /// for the blocks ahead); 0 once the general path has consumed from it.
-    checked: usize,
     /// Finds line ends.
     eol: Eol,
     /// The shortest read [`Decoder::decode_each`] reads in place.
@@ -489,57 +487,47 @@ impl Decoder {
     #[inline]
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
         self.settle(buf);
-        // The block is read where it is, by the scanner `decode_each` uses, then split off `buf`
-        // whole: one split per event, its values slices of it, checked as UTF-8 once.
+        // The block is read where it is, by the scanner `decode_each` uses; its values are
+        // copied out of `buf` (checked as UTF-8 once, as one block) and the block consumed.
         if self.can_read_in_place() {
             match self.scan_in_place(buf) {
                 Scan::Event { found, end, cr_end } => {
-                    // One UTF-8 check for the blocks ahead (up to `BATCH_WINDOW` bytes, as
-                    // `decode_each` does), unless this block lies in the part checked already.
-                    if end > self.checked {
-                        let window = buf.len().min(found.start + BATCH_WINDOW);
-                        self.checked = found.start + valid_prefix(&buf[found.start..window]).len();
-                    }
-                    let valid = end <= self.checked;
-                    self.checked -= end.min(self.checked);
-                    let block = buf.split_to(end).freeze();
+                    let event = self.owned_event(&found, &buf[..end]);
+                    buf.advance(end);
                     self.in_place = InPlace::at(0, cr_end);
-                    return Ok(Some(self.owned_event(&found, block, valid)));
+                    return Ok(Some(event));
                 }
                 Scan::More => {
-                    let done = self.in_place.start;
-                    self.checked -= done.min(self.checked);
                     self.compact(buf);
                     return Ok(None);
                 }
                 Scan::General | Scan::Empty { .. } => {}
             }
         }
-        self.checked = 0;
         self.leave_in_place(buf);
         self.decode_owned(buf)
     }
 
     /// The owned event a whole block read in place dispatches; `block` holds the caller's bytes
-    /// up to its blank line (the positions in `found` index it); `valid`: known to be UTF-8. Lets
-    /// the block's id take effect.
-    fn owned_event(&mut self, found: &Found, block: Bytes, valid: bool) -> Event {
-        let checked = valid || utf8(&block[found.start..found.end]).is_ok();
-        let text = |value: Bytes| {
-            if checked {
-                Text::from_checked(value)
-            } else {
-                Text::from_utf8_lossy(value)
-            }
+    /// up to its blank line (the positions in `found` index it). Lets the block's id take effect.
+    #[inline]
+    fn owned_event(&mut self, found: &Found, block: &[u8]) -> Event {
+        let checked = utf8(&block[found.start..found.end]).map_or(Checked::NONE, |text| Checked {
+            base: found.start,
+            text,
+        });
+        let text = |(s, e): Span| match checked.get((s, e)) {
+            Some(value) => Text::Owned(String::from(value)),
+            None => Text::Owned(String::from_utf8_lossy(&block[s..e]).into_owned()),
         };
         let event = found
             .event
             .filter(|(s, e)| s < e)
-            .map(|(s, e)| EventType::from_text(text(block.slice(s..e))));
+            .map(|span| EventType::from_text(text(span)));
         // The block's own id is the last event ID now; otherwise the one in force.
         let id = match found.id {
-            Some((s, e)) => {
-                let own = text(block.slice(s..e));
+            Some(span) => {
+                let own = text(span);
                 self.set_last_id(own.as_str());
                 (!own.is_empty()).then(|| EventId::from_text(own))
             }
@@ -551,25 +539,20 @@ impl Decoder {
                 Some(EventId::from_text(text.clone()))
             }
         };
-        // A one-line value is the block itself, cut down: no second reference taken and dropped
-        // (two atomic operations per event, of the 18% of an owned decode's time the reference
-        // counts took: `perf record`, `benches/examples/prof_codec.rs owned/token/16384`).
         let data = match found.data {
-            InPlaceData::Line((s, e)) => {
-                let mut value = block;
-                value.truncate(e);
-                value.advance(s);
-                text(value)
-            }
+            InPlaceData::Line(span) => text(span),
             _ => {
-                let mut joined = Vec::with_capacity(found.end - found.start);
-                for (i, &(s, e)) in self.lines.iter().enumerate() {
+                let mut joined = String::with_capacity(found.end - found.start);
+                for (i, &span) in self.lines.iter().enumerate() {
                     if i > 0 {
-                        joined.push(b'\n');
+                        joined.push('\n');
                     }
-                    joined.extend_from_slice(&block[s..e]);
+                    match checked.get(span) {
+                        Some(value) => joined.push_str(value),
+                        None => joined.push_str(&String::from_utf8_lossy(&block[span.0..span.1])),
+                    }
                 }
-                Text::from_utf8_lossy(Bytes::from(joined))
+                Text::Owned(joined)
             }
         };
         Event {
@@ -1084,7 +1067,6 @@ impl Decoder {
     pub fn decode_frame(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, Error> {
         self.settle(buf);
         self.leave_in_place(buf);
-        self.checked = 0;
         let mut frame = self.next_frame(buf, true)?;
         if let Some(Frame::Event(event)) = &mut frame {
             self.browser_fields(event);
@@ -1110,7 +1092,6 @@ impl Decoder {
         self.skip = Skip::No;
         self.in_event = false;
         self.carry.clear();
-        self.checked = 0;
     }
 
     /// The id lines of a dropped event do not count.
@@ -1129,7 +1110,6 @@ impl Decoder {
             // append): start afresh rather than index past its end. Every position of the block
             // is at most `scanned`, so this keeps all of them in bounds.
             self.in_place = InPlace::default();
-            self.checked = 0;
         }
         // Settled here rather than on the general path, so that the first event of a stream is
         // read in place too (the general path splits events off the caller's buffer, which
@@ -1417,7 +1397,7 @@ impl Decoder {
             }
         };
         let event = Event {
-            data: data.map(Text::from_utf8_lossy),
+            data: data.map(|bytes| Text::from_utf8_lossy(&bytes)),
             event: self.event.take().map(EventType::from_text),
             id: self.id.take().map(EventId::from_text),
             retry: None,
@@ -1724,12 +1704,11 @@ fn valid_prefix(bytes: &[u8]) -> &str {
     }
 }
 
-/// Takes `buf[start..end]` as text (shared with the input) and consumes the line.
+/// Takes `buf[start..end]` as text and consumes the line.
 fn take_text(buf: &mut BytesMut, start: usize, end: usize, eol: usize) -> Text {
-    buf.advance(start);
-    let value = buf.split_to(end - start).freeze();
-    buf.advance(eol);
-    Text::from_utf8_lossy(value)
+    let text = Text::from_utf8_lossy(&buf[start..end]);
+    buf.advance(end + eol);
+    text
 }
 
 /// Whether an over-long line (or partial line) belongs to a field whose value the decoder must

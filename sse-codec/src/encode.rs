@@ -48,7 +48,7 @@ pub fn encode(event: &Event, buf: &mut impl BufMut) {
         wrote = true;
     }
     if let Some(data) = &event.data {
-        let mut rest = data.as_bytes().as_ref();
+        let mut rest = data.as_bytes();
         loop {
             match memchr::memchr(b'\n', rest) {
                 Some(i) => {

@@ -360,10 +360,9 @@ impl Event {
         self.data.as_ref().map_or("", Text::as_str)
     }
 
-    /// The data as shared bytes (UTF-8), or `None` if the event has no data field.
-    ///
-    /// Decoded single-line data shares the decoder's input buffer: cloning it copies nothing.
-    pub fn data_bytes(&self) -> Option<&Bytes> {
+    /// The data as bytes (UTF-8, without the check [`data`](Event::data) may make), or `None` if
+    /// the event has no data field.
+    pub fn data_bytes(&self) -> Option<&[u8]> {
         self.data.as_ref().map(Text::as_bytes)
     }
 

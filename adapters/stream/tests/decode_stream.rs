@@ -610,3 +610,66 @@ proptest! {
         prop_assert_eq!(round_trip(&events, chunk), events);
     }
 }
+
+#[test]
+fn last_event_id_is_that_of_the_last_event_returned() {
+    // One chunk: each event's id is the last event ID when it is returned, even though the
+    // chunk holds the blocks after it; the id-only block counts once the stream has read it.
+    let wire = "id: 1\ndata: a\n\nid: 2\ndata: b\n\ndata: c\n\nid: 4\n\n";
+    let mut events = DecodeStream::new(stream::iter([wire]));
+    block_on(async {
+        let mut seen_ids = Vec::new();
+        while let Some(event) = events.next().await {
+            let event = event.unwrap();
+            seen_ids.push((event.data().to_owned(), events.last_event_id().to_owned()));
+        }
+        assert_eq!(
+            seen_ids,
+            [
+                ("a".into(), "1".into()),
+                ("b".into(), "2".into()),
+                ("c".into(), "2".into())
+            ] as [(String, String); 3]
+        );
+    });
+    assert_eq!(events.last_event_id(), "4");
+}
+
+#[test]
+fn chunks_larger_than_a_slice_give_the_one_shot_events() {
+    // Events of every shape across the 16 KiB slices a long chunk is decoded in, with limits
+    // small enough that some lines and events go over them.
+    let mut wire = Vec::new();
+    for i in 0..4000 {
+        let line = match i % 7 {
+            0 => format!("id: {i}\r\ndata: {i}\r\n\r\n"),
+            1 => format!("event: e{i}\ndata: a\ndata: {}\n\n", "é".repeat(i % 50)),
+            2 => format!(": comment {i}\n\nretry: {i}\n\n"),
+            3 => format!("data: {}\n\n", "x".repeat(i % 300)),
+            4 => "data:\n\n".to_owned(),
+            5 => format!("id: {i}\n\n"),
+            _ => format!("data: {}\rdata: y\r\r", "z".repeat(i % 90)),
+        };
+        wire.extend_from_slice(line.as_bytes());
+    }
+    assert!(wire.len() > 4 * 16 * 1024);
+    for limits in [
+        Limits::default(),
+        Limits {
+            max_line: 200,
+            max_event: 250,
+            overflow: Overflow::Error,
+        },
+    ] {
+        let (events, errors) = oracle(&wire, limits);
+        let one_chunk = run_with(vec![wire.clone()], limits);
+        assert_eq!(one_chunk.events.len(), events.len());
+        assert_eq!(one_chunk.events, events);
+        assert_eq!(one_chunk.errors.len(), errors);
+        let mut decoder = Decoder::with_limits(limits);
+        let mut buf = BytesMut::from(&wire[..]);
+        while !matches!(decoder.decode(&mut buf), Ok(None)) {}
+        assert_eq!(one_chunk.last_event_id, decoder.last_event_id());
+        assert_eq!(one_chunk.retry, decoder.retry());
+    }
+}
