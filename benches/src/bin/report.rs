@@ -228,7 +228,7 @@ fn main() {
     for _ in ENCODE_PEERS {
         md.push_str("---:|");
     }
-    md.push_str("---:|---:|---:|\n");
+    md.push_str("---:|---:|\n");
     let mut json_note = None;
     for (group, label) in ENCODE_GROUPS {
         let Some(ours) = get(group, "ssewire").or_else(|| get(group, "ssewire-event")) else {
