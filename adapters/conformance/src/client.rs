@@ -324,10 +324,9 @@ impl Conn {
     pub async fn read_until_closed(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
-            match self.read(&mut buf).await {
-                Ok(0) => return Ok(()),
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-                Err(e) => return Err(e),
+            match self.read(&mut buf).await? {
+                0 => return Ok(()),
+                n => out.extend_from_slice(&buf[..n]),
             }
         }
     }
@@ -747,15 +746,9 @@ impl<B: BodySource> Sse<B> {
     }
 
     /// The next item of the raw view (events, comments, `retry`); `None` when the body ends.
+    /// Panics if the connection ends in the middle of the body.
     pub async fn frame(&mut self) -> Option<Frame> {
-        loop {
-            if let Some(frame) = self.decoder.decode_frame(&mut self.buf).expect("decoding") {
-                return Some(frame);
-            }
-            if !self.fill().await.expect("reading the event stream") {
-                return None;
-            }
-        }
+        self.try_frame().await.expect("reading the event stream")
     }
 
     /// Reads events until the body ends.
@@ -810,6 +803,26 @@ impl http_body::Body for Empty {
     }
 }
 
+/// hyper's HTTP/2 client handshake over `io`; the connection's task runs on `runtime`.
+pub(crate) async fn http2_handshake<R, T>(
+    runtime: &R,
+    io: T,
+) -> io::Result<hyper::client::conn::http2::SendRequest<Empty>>
+where
+    R: Runtime,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (send, connection) =
+        hyper::client::conn::http2::Builder::new(Exec(Arc::new(runtime.clone())))
+            .handshake(smol_hyper::rt::FuturesIo::new(io))
+            .await
+            .map_err(io::Error::other)?;
+    runtime.spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(send)
+}
+
 /// An HTTP/2 connection (hyper's client): prior knowledge in clear, ALPN `h2` over TLS.
 #[derive(Debug)]
 pub struct Http2 {
@@ -830,14 +843,7 @@ impl Http2 {
         addr: SocketAddr,
         tls: bool,
     ) -> io::Result<Http2> {
-        let (send, connection) =
-            hyper::client::conn::http2::Builder::new(Exec(std::sync::Arc::new(runtime.clone())))
-                .handshake(smol_hyper::rt::FuturesIo::new(conn))
-                .await
-                .map_err(io::Error::other)?;
-        runtime.spawn(async move {
-            let _ = connection.await;
-        });
+        let send = http2_handshake(runtime, conn).await?;
         let scheme = if tls { "https" } else { "http" };
         Ok(Http2 { send, addr, scheme })
     }

@@ -51,8 +51,23 @@ where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
+    serve_local(runtime, config, transport.server_tls(), handler).await
+}
+
+/// Starts a server on `127.0.0.1:0`: `serve`, or `serve_tls` with `tls`.
+async fn serve_local<R, H, F>(
+    runtime: R,
+    config: Config,
+    tls: Option<ssewire_server::TlsConfig>,
+    handler: H,
+) -> Server<R>
+where
+    R: Runtime,
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("an address");
-    match transport.server_tls() {
+    match tls {
         None => ssewire_server::serve(runtime, addr, config, handler).await,
         Some(tls) => ssewire_server::serve_tls(runtime, addr, config, tls, handler).await,
     }
@@ -82,6 +97,32 @@ async fn open_stream<R: Runtime>(
     open_stream_with::<R>(&Transport::Tcp, addr, path, headers).await
 }
 
+/// Sends `GET path` with `headers` over `transport` asking for an event stream, and checks the
+/// answer is one (its head within [`STEP`]).
+async fn get_sse<R: Runtime>(
+    transport: &Transport,
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Sse<crate::client::Body> {
+    within::<R, _>(
+        STEP,
+        "response head",
+        transport.get_sse(addr, path, headers),
+    )
+    .await
+    .expect("GET")
+}
+
+/// Reads what the server sends on `conn` until it closes the connection (within [`STEP`]).
+async fn read_until_closed<R: Runtime>(conn: &mut crate::client::Conn, what: &str) -> Vec<u8> {
+    let mut answer = Vec::new();
+    within::<R, _>(STEP, what, conn.read_until_closed(&mut answer))
+        .await
+        .expect("read");
+    answer
+}
+
 /// Opens an event stream (`GET path` with `headers`) over `transport` and reads its opening
 /// comment.
 async fn open_stream_with<R: Runtime>(
@@ -90,13 +131,7 @@ async fn open_stream_with<R: Runtime>(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Sse<crate::client::Body> {
-    let mut sse = within::<R, _>(
-        STEP,
-        "response head",
-        transport.get_sse(addr, path, headers),
-    )
-    .await
-    .expect("GET");
+    let mut sse = get_sse::<R>(transport, addr, path, headers).await;
     let opening = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
     assert_eq!(opening, Some(Frame::Comment(String::new())));
     sse
@@ -109,6 +144,13 @@ impl<F: FnMut()> Drop for OnDrop<F> {
     fn drop(&mut self) {
         (self.0)();
     }
+}
+
+/// Adds one to `counter` when dropped.
+fn counts_drop(counter: Arc<AtomicUsize>) -> OnDrop<impl FnMut()> {
+    OnDrop(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    })
 }
 
 fn config_with(keep_alive: KeepAlive) -> Config {
@@ -233,9 +275,7 @@ pub async fn opening_frame_at_once<R: Runtime>(runtime: R, transport: Transport)
         ];
         for (addr, path, retry, wire) in cases {
             let started = Instant::now();
-            let mut sse = within::<R, _>(STEP, "response head", transport.get_sse(addr, path, &[]))
-                .await
-                .expect("GET");
+            let mut sse = get_sse::<R>(&transport, addr, path, &[]).await;
             let first = within::<R, _>(STEP, "the opening frame", sse.frame()).await;
             let elapsed = started.elapsed();
             assert_eq!(first, Some(Frame::Comment(String::new())), "{path}");
@@ -289,13 +329,7 @@ pub async fn incremental_delivery<R: Runtime>(runtime: R, transport: Transport) 
             }
         })
         .await;
-        let mut sse = within::<R, _>(
-            STEP,
-            "response head",
-            transport.get_sse(server.local_addr(), "/", &[]),
-        )
-        .await
-        .expect("GET");
+        let mut sse = get_sse::<R>(&transport, server.local_addr(), "/", &[]).await;
         for n in 1..=5u32 {
             let event = within::<R, _>(STEP, "event N before event N+1 is produced", sse.event())
                 .await
@@ -352,13 +386,7 @@ pub async fn last_event_id_reaches_producer<R: Runtime>(runtime: R, transport: T
         for (header, expected) in cases {
             let headers: Vec<(&str, &str)> =
                 header.map(|id| ("Last-Event-ID", id)).into_iter().collect();
-            let mut sse = within::<R, _>(
-                STEP,
-                "response head",
-                transport.get_sse(server.local_addr(), "/", &headers),
-            )
-            .await
-            .expect("GET");
+            let mut sse = get_sse::<R>(&transport, server.local_addr(), "/", &headers).await;
             let events = within::<R, _>(STEP, "the events", sse.events_to_end()).await;
             assert_eq!(events.len(), 1, "{events:?}");
             let seen: serde_json::Value =
@@ -542,13 +570,7 @@ pub async fn disconnect_noticed_while_idle<R: Runtime>(runtime: R, transport: Tr
             disconnect_probe(runtime, tx),
         )
         .await;
-        let mut sse = within::<R, _>(
-            STEP,
-            "response head",
-            transport.get_sse(server.local_addr(), "/", &[]),
-        )
-        .await
-        .expect("GET");
+        let mut sse = get_sse::<R>(&transport, server.local_addr(), "/", &[]).await;
         let ready = within::<R, _>(STEP, "the first event", sse.event()).await;
         assert_eq!(ready.map(|e| e.data().to_owned()).as_deref(), Some("ready"));
         // Idle for a while (keep-alives every 15 s: nothing is written).
@@ -652,9 +674,7 @@ pub async fn no_task_left_behind<R: Runtime>(runtime: R, transport: Transport) {
             move |_: Request| {
                 started.fetch_add(1, Ordering::SeqCst);
                 let dropped = dropped.clone();
-                let guard = OnDrop(move || {
-                    dropped.fetch_add(1, Ordering::SeqCst);
-                });
+                let guard = counts_drop(dropped);
                 std::future::ready(Response::sse(move |send| async move {
                     let _guard = guard;
                     if send.send("hi").await.is_ok() {
@@ -669,10 +689,7 @@ pub async fn no_task_left_behind<R: Runtime>(runtime: R, transport: Transport) {
         let transport = &transport;
         let client = |_: usize| async move {
             for _ in 0..CYCLES / CLIENTS {
-                let mut sse =
-                    within::<R, _>(STEP, "response head", transport.get_sse(addr, "/", &[]))
-                        .await
-                        .expect("GET");
+                let mut sse = get_sse::<R>(transport, addr, "/", &[]).await;
                 let hi = within::<R, _>(STEP, "the first event", sse.event()).await;
                 assert!(hi.is_some());
             }
@@ -771,13 +788,11 @@ pub async fn http2_prior_knowledge<R: Runtime>(runtime: R, transport: Transport)
             .expect("GET / over HTTP/2");
         assert_eq!(page.status(), 200);
         let mut page = Sse::new(page.into_body());
-        let mut html = Vec::new();
         while within::<R, _>(STEP, "the page", page.event())
             .await
             .is_some()
         {}
-        html.extend_from_slice(&page.wire);
-        assert_eq!(html, b"<p>hello over HTTP/2</p>");
+        assert_eq!(page.wire, b"<p>hello over HTTP/2</p>");
         go_tx.send(()).await.expect("the producer listens");
         let done = within::<R, _>(STEP, "the done event", sse.event())
             .await
@@ -911,9 +926,7 @@ pub async fn slow_reader_memory_bounded<R: Runtime>(runtime: R, transport: Trans
                 let produced = produced.clone();
                 let dropped = dropped.clone();
                 std::future::ready(Response::sse(move |send| async move {
-                    let _guard = OnDrop(move || {
-                        dropped.fetch_add(1, Ordering::SeqCst);
-                    });
+                    let _guard = counts_drop(dropped);
                     let payload = "x".repeat(EVENT);
                     for n in 0u64.. {
                         let event = Event::new(payload.clone()).with_id(n.to_string())?;
@@ -1220,9 +1233,7 @@ pub async fn graceful_shutdown<R: Runtime>(runtime: R, transport: Transport) {
             move |_: Request| {
                 let dropped = dropped.clone();
                 std::future::ready(Response::sse(move |send| async move {
-                    let _guard = OnDrop(move || {
-                        dropped.fetch_add(1, Ordering::SeqCst);
-                    });
+                    let _guard = counts_drop(dropped);
                     if send.send("ready").await.is_ok() {
                         std::future::pending::<()>().await;
                     }
@@ -1231,9 +1242,7 @@ pub async fn graceful_shutdown<R: Runtime>(runtime: R, transport: Transport) {
         })
         .await;
         let addr = server.local_addr();
-        let mut h1 = within::<R, _>(STEP, "response head", transport.get_sse(addr, "/", &[]))
-            .await
-            .expect("GET");
+        let mut h1 = get_sse::<R>(&transport, addr, "/", &[]).await;
         assert!(within::<R, _>(STEP, "the first event", h1.event()).await.is_some());
         let mut h2 = within::<R, _>(STEP, "HTTP/2 handshake", transport.http2(&runtime, addr))
             .await
@@ -1399,14 +1408,7 @@ pub async fn one_connection_many_requests<R: Runtime>(runtime: R, transport: Tra
         let exchange = |requests: String| async move {
             let mut conn = transport.connect(addr).await.expect("connect");
             conn.write_all(requests.as_bytes()).await.expect("write");
-            let mut answer = Vec::new();
-            within::<R, _>(
-                STEP,
-                "reading to the end",
-                conn.read_until_closed(&mut answer),
-            )
-            .await
-            .expect("read");
+            let answer = read_until_closed::<R>(&mut conn, "reading to the end").await;
             String::from_utf8_lossy(&answer).into_owned()
         };
         let status_lines = |answer: &str| -> Vec<String> {
@@ -1487,14 +1489,7 @@ pub async fn idle_keep_alive_connection_closes<R: Runtime>(runtime: R, transport
             .await
             .expect("write");
         // The answer, then the end of the stream: the server closes the idle connection.
-        let mut answer = Vec::new();
-        within::<R, _>(
-            STEP,
-            "the server closing",
-            conn.read_until_closed(&mut answer),
-        )
-        .await
-        .expect("read");
+        let answer = read_until_closed::<R>(&mut conn, "the server closing").await;
         let answer = String::from_utf8_lossy(&answer);
         assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
         assert!(answer.ends_with("not found\n"), "{answer}");
@@ -1503,14 +1498,7 @@ pub async fn idle_keep_alive_connection_closes<R: Runtime>(runtime: R, transport
             .connect(server.local_addr())
             .await
             .expect("connect");
-        let mut nothing = Vec::new();
-        within::<R, _>(
-            STEP,
-            "the server closing",
-            silent.read_until_closed(&mut nothing),
-        )
-        .await
-        .expect("read");
+        let nothing = read_until_closed::<R>(&mut silent, "the server closing").await;
         assert!(nothing.is_empty());
         stop(&server).await;
     })
@@ -1529,13 +1517,7 @@ pub async fn demo_json_and_custom_event<R: Runtime>(runtime: R, transport: Trans
             chat_app::handle::<R>,
         )
         .await;
-        let mut sse = within::<R, _>(
-            STEP,
-            "response head",
-            transport.get_sse(server.local_addr(), "/api/json", &[]),
-        )
-        .await
-        .expect("GET");
+        let mut sse = get_sse::<R>(&transport, server.local_addr(), "/api/json", &[]).await;
         let events = within::<R, _>(STEP, "the events", sse.events_to_end()).await;
         assert!(sse.body().is_done());
         assert!(sse.wire.starts_with(b":\n\n"), "opening frame first");
@@ -1580,13 +1562,7 @@ pub async fn demo_chat_stream_and_resume<R: Runtime>(runtime: R, transport: Tran
         assert_eq!(reply, "This is a streaming response to: hi.");
         let chars: Vec<String> = reply.chars().map(String::from).collect();
 
-        let mut sse = within::<R, _>(
-            STEP,
-            "response head",
-            transport.get_sse(addr, "/api/chat_stream?message=hi", &[]),
-        )
-        .await
-        .expect("GET");
+        let mut sse = get_sse::<R>(&transport, addr, "/api/chat_stream?message=hi", &[]).await;
         let thinking = within::<R, _>(STEP, "thinking", sse.event())
             .await
             .expect("an event");
@@ -1629,17 +1605,13 @@ pub async fn demo_chat_stream_and_resume<R: Runtime>(runtime: R, transport: Tran
             chars.len()
         );
 
-        let mut resumed = within::<R, _>(
-            STEP,
-            "response head",
-            transport.get_sse(
-                addr,
-                "/api/chat_stream?message=hi",
-                &[("Last-Event-ID", "5")],
-            ),
+        let mut resumed = get_sse::<R>(
+            &transport,
+            addr,
+            "/api/chat_stream?message=hi",
+            &[("Last-Event-ID", "5")],
         )
-        .await
-        .expect("GET");
+        .await;
         let events = within::<R, _>(
             Duration::from_secs(10),
             "the resumed stream",

@@ -9,7 +9,7 @@ use ssewire::Event;
 use ssewire_server::{Config, Request, Response, Runtime};
 use ssewire_stream::{Hub, HubConfig, SlowPolicy};
 
-use super::{OnDrop, STEP, TEST_LIMIT, eventually, idle, start, stop};
+use super::{STEP, TEST_LIMIT, counts_drop, eventually, idle, start, stop};
 use crate::alone_turn;
 use crate::client::{connect, within};
 
@@ -37,19 +37,12 @@ fn request_bytes(path: Path) -> Vec<u8> {
         Path::Hyper => b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx".to_vec(),
         Path::Http2 => {
             let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
-            let frame = |out: &mut Vec<u8>, kind: u8, flags: u8, stream: u32, payload: &[u8]| {
-                let len = u32::try_from(payload.len()).expect("a small frame");
-                out.extend_from_slice(&len.to_be_bytes()[1..]);
-                out.extend_from_slice(&[kind, flags]);
-                out.extend_from_slice(&stream.to_be_bytes());
-                out.extend_from_slice(payload);
-            };
             // SETTINGS: INITIAL_WINDOW_SIZE = 2^31 - 1.
             let mut settings = vec![0, 4];
             settings.extend_from_slice(&0x7fff_ffffu32.to_be_bytes());
-            frame(&mut out, 0x4, 0, 0, &settings);
+            h2_frame(&mut out, 0x4, 0, 0, &settings);
             // WINDOW_UPDATE on the connection: its window to 2^31 - 1 too.
-            frame(
+            h2_frame(
                 &mut out,
                 0x8,
                 0,
@@ -58,7 +51,7 @@ fn request_bytes(path: Path) -> Vec<u8> {
             );
             // HEADERS, END_STREAM | END_HEADERS: :method GET, :scheme http, :path /,
             // :authority t (HPACK: three static-table indices and a literal).
-            frame(&mut out, 0x1, 0x5, 1, &[0x82, 0x86, 0x84, 0x41, 0x01, b't']);
+            h2_frame(&mut out, 0x1, 0x5, 1, &[0x82, 0x86, 0x84, 0x41, 0x01, b't']);
             out
         }
     }
@@ -88,9 +81,7 @@ pub async fn send_timeout_closes_a_client_that_never_reads<R: Runtime>(runtime: 
                         move |_| {
                             let dropped = dropped.clone();
                             Response::sse(move |send| async move {
-                                let _guard = OnDrop(move || {
-                                    dropped.fetch_add(1, Ordering::SeqCst);
-                                });
+                                let _guard = counts_drop(dropped);
                                 let payload = "x".repeat(EVENT);
                                 loop {
                                     send.send(payload.as_str()).await?;
@@ -150,6 +141,31 @@ async fn hub_server_ticking<R: Runtime>(
     .await
 }
 
+/// A raw client's subscription to the hub of a [`hub_server_ticking`] (a lean `GET`, never
+/// read), once the hub has it.
+async fn subscribe_unread<R: Runtime>(
+    addr: std::net::SocketAddr,
+    hub: &Hub,
+) -> async_io::Async<std::net::TcpStream> {
+    let mut conn = connect(addr).await.expect("connect");
+    conn.write_all(&request_bytes(Path::Lean))
+        .await
+        .expect("request");
+    eventually::<R>(STEP, "the subscription", || hub.subscribers() == 1).await;
+    conn
+}
+
+/// Publishes `payload` on `hub` every 2 ms while `go_on` holds (within [`FILL_AND_TIME_OUT`]).
+async fn publish_while<R: Runtime>(hub: &Hub, payload: &str, what: &str, go_on: impl Fn() -> bool) {
+    within::<R, _>(FILL_AND_TIME_OUT, what, async {
+        while go_on() {
+            hub.publish(&Event::new(payload));
+            R::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+}
+
 /// A hub subscription whose socket stays full is closed after `send_timeout` (its lane hands
 /// the full socket back to the connection's task, which times out) and its subscription leaves
 /// the hub, with the lanes and without.
@@ -173,22 +189,15 @@ pub async fn send_timeout_ends_a_stalled_hub_subscription<R: Runtime>(runtime: R
                 let addr = server.local_addr();
                 let what = format!("lanes {fan_out_lanes}, a stalled hub subscription");
                 beside(addr, &what, async {
-                    let mut conn = connect(addr).await.expect("connect");
-                    conn.write_all(&request_bytes(Path::Lean))
-                        .await
-                        .expect("request");
-                    eventually::<R>(STEP, "the subscription", || hub.subscribers() == 1).await;
+                    let conn = subscribe_unread::<R>(addr, &hub).await;
                     // Beside the bystander's stream.
                     let stats = server.stats();
                     assert_eq!((stats.event_streams, stats.hub_subscribers), (2, 1));
                     // Publish until the subscription is gone (it never reads).
                     let payload = "y".repeat(16 * 1024);
                     let began = Instant::now();
-                    within::<R, _>(FILL_AND_TIME_OUT, "the stalled subscription gone", async {
-                        while hub.subscribers() > 0 {
-                            hub.publish(&Event::new(payload.as_str()));
-                            R::sleep(Duration::from_millis(2)).await;
-                        }
+                    publish_while::<R>(&hub, &payload, "the stalled subscription gone", || {
+                        hub.subscribers() > 0
                     })
                     .await;
                     eventually::<R>(STEP, "the connection closed", || server.connections() == 1)
@@ -236,19 +245,12 @@ pub async fn slow_policy_disconnect_with_a_full_socket<R: Runtime>(runtime: R) {
                 let addr = server.local_addr();
                 let what = format!("lanes {fan_out_lanes}, a slow hub subscriber");
                 beside(addr, &what, async {
-                    let mut conn = connect(addr).await.expect("connect");
-                    conn.write_all(&request_bytes(Path::Lean))
-                        .await
-                        .expect("request");
-                    eventually::<R>(STEP, "the subscription", || hub.subscribers() == 1).await;
+                    let conn = subscribe_unread::<R>(addr, &hub).await;
                     let payload = "z".repeat(16 * 1024);
                     let began = Instant::now();
                     // Until only the bystander's connection is left.
-                    within::<R, _>(FILL_AND_TIME_OUT, "the slow subscriber ended", async {
-                        while hub.subscribers() > 0 || server.connections() > 1 {
-                            hub.publish(&Event::new(payload.as_str()));
-                            R::sleep(Duration::from_millis(2)).await;
-                        }
+                    publish_while::<R>(&hub, &payload, "the slow subscriber ended", || {
+                        hub.subscribers() > 0 || server.connections() > 1
                     })
                     .await;
                     let took = began.elapsed();
@@ -270,10 +272,12 @@ pub async fn slow_policy_disconnect_with_a_full_socket<R: Runtime>(runtime: R) {
     .await;
 }
 
-/// Reads what the server sends until it closes the connection (or resets it).
-async fn read_until_closed(conn: &mut async_io::Async<std::net::TcpStream>) -> String {
+/// Reads what the server sends until it closes the connection (or resets it). Through a shared
+/// reference, so that a writer can go on beside it.
+async fn read_until_closed(conn: &async_io::Async<std::net::TcpStream>) -> String {
+    let mut reader = conn;
     let mut all = Vec::new();
-    let _ = futures_lite::AsyncReadExt::read_to_end(conn, &mut all).await;
+    let _ = futures_lite::AsyncReadExt::read_to_end(&mut reader, &mut all).await;
     String::from_utf8_lossy(&all).into_owned()
 }
 
@@ -281,7 +285,7 @@ async fn read_until_closed(conn: &mut async_io::Async<std::net::TcpStream>) -> S
 async fn exchange<R: Runtime>(addr: std::net::SocketAddr, request: &[u8]) -> String {
     let mut conn = connect(addr).await.expect("connect");
     conn.write_all(request).await.expect("request");
-    within::<R, _>(STEP, "the server closing", read_until_closed(&mut conn)).await
+    within::<R, _>(STEP, "the server closing", read_until_closed(&conn)).await
 }
 
 /// A head of `fields` header fields of `value_len` bytes each after `request_line`.
@@ -343,16 +347,10 @@ pub async fn header_deadline_spans_the_hand_off<R: Runtime>(runtime: R) {
                     }
                     String::new()
                 };
-                let mut reader = &conn;
-                let mut answer = Vec::new();
-                let closed = async {
-                    let _ = futures_lite::AsyncReadExt::read_to_end(&mut reader, &mut answer).await;
-                    String::new()
-                };
                 within::<R, _>(
                     STEP,
                     "the server closing",
-                    futures_lite::future::or(closed, trickle),
+                    futures_lite::future::or(read_until_closed(&conn), trickle),
                 )
                 .await;
                 let closed = began.elapsed();
@@ -471,7 +469,7 @@ pub async fn request_body_limits<R: Runtime>(runtime: R) {
             let answer = within::<R, _>(
                 STEP,
                 "the server closing",
-                futures_lite::future::or(read_until_closed_shared(&conn), trickle),
+                futures_lite::future::or(read_until_closed(&conn), trickle),
             )
             .await;
             let closed = began.elapsed();
@@ -487,14 +485,6 @@ pub async fn request_body_limits<R: Runtime>(runtime: R) {
         stop(&server).await;
     })
     .await;
-}
-
-/// [`read_until_closed`] through a shared reference, beside a writer.
-async fn read_until_closed_shared(conn: &async_io::Async<std::net::TcpStream>) -> String {
-    let mut reader = conn;
-    let mut all = Vec::new();
-    let _ = futures_lite::AsyncReadExt::read_to_end(&mut reader, &mut all).await;
-    String::from_utf8_lossy(&all).into_owned()
 }
 
 /// An HTTP/2 connection with no open stream is closed after `http2_idle_timeout` (a client that
@@ -521,7 +511,7 @@ pub async fn http2_preface_only_closed<R: Runtime>(runtime: R) {
                     .await
                     .expect("preface");
                 // Whatever the server sends (its SETTINGS) is read and not answered.
-                within::<R, _>(STEP, "the server closing", read_until_closed(&mut conn)).await;
+                within::<R, _>(STEP, "the server closing", read_until_closed(&conn)).await;
                 let closed = began.elapsed();
                 eprintln!("HTTP/2 preface only: closed after {closed:?}");
                 assert!(closed >= IDLE && closed < IDLE * 2, "{closed:?}");
@@ -536,7 +526,7 @@ pub async fn http2_preface_only_closed<R: Runtime>(runtime: R) {
                 conn.write_all(&request_bytes(Path::Http2))
                     .await
                     .expect("request");
-                within::<R, _>(STEP, "the server closing", read_until_closed(&mut conn)).await;
+                within::<R, _>(STEP, "the server closing", read_until_closed(&conn)).await;
                 let closed = began.elapsed();
                 eprintln!("HTTP/2 stream, PINGs unanswered: closed after {closed:?}");
                 assert!(closed >= Duration::from_millis(600), "{closed:?}");
@@ -578,7 +568,7 @@ pub async fn http2_thousand_streams<R: Runtime>(runtime: R) {
                 conn.write_all(&flood).await.expect("the flood");
                 // Frames: the responses' HEADERS and the refusals.
                 let (mut served, mut refused) = (0, 0);
-                let mut buf = Vec::new();
+                let mut frames = H2Frames { buf: Vec::new() };
                 let mut chunk = [0u8; 16 * 1024];
                 while served < MAX || refused < STREAMS - MAX {
                     let n = within::<R, _>(
@@ -589,20 +579,13 @@ pub async fn http2_thousand_streams<R: Runtime>(runtime: R) {
                     .await
                     .expect("read");
                     assert!(n > 0, "closed after {served} served, {refused} refused");
-                    buf.extend_from_slice(&chunk[..n]);
-                    while buf.len() >= 9 {
-                        let len = usize::from(buf[0]) << 16
-                            | usize::from(buf[1]) << 8
-                            | usize::from(buf[2]);
-                        if buf.len() < 9 + len {
-                            break;
-                        }
-                        match buf[3] {
+                    frames.buf.extend_from_slice(&chunk[..n]);
+                    while let Some((kind, _, _, payload)) = frames.take() {
+                        match kind {
                             0x1 => served += 1,
-                            0x3 if buf[9..13] == [0, 0, 0, 7] => refused += 1,
+                            0x3 if payload[..4] == [0, 0, 0, 7] => refused += 1,
                             _ => {}
                         }
-                        buf.drain(..9 + len);
                     }
                 }
                 assert_eq!((served, refused), (MAX, STREAMS - MAX));
@@ -802,9 +785,7 @@ pub async fn pipelined_flood<R: Runtime>(runtime: R) {
                     "/events" => {
                         let dropped = dropped.clone();
                         Response::sse(move |send| async move {
-                            let _guard = OnDrop(move || {
-                                dropped.fetch_add(1, Ordering::SeqCst);
-                            });
+                            let _guard = counts_drop(dropped);
                             send.closed().await;
                         })
                     }
@@ -876,7 +857,7 @@ pub async fn pipelined_flood<R: Runtime>(runtime: R) {
             let answer = within::<R, _>(
                 STEP,
                 "the server closing the flooded stream",
-                futures_lite::future::or(read_until_closed_shared(&conn), write),
+                futures_lite::future::or(read_until_closed(&conn), write),
             )
             .await;
             assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
@@ -1153,24 +1134,32 @@ struct H2Frames {
 }
 
 impl H2Frames {
+    /// The first whole frame of what has been read, taken out: type, flags, stream, payload.
+    fn take(&mut self) -> Option<(u8, u8, u32, Vec<u8>)> {
+        if self.buf.len() < 9 {
+            return None;
+        }
+        let len = usize::from(self.buf[0]) << 16
+            | usize::from(self.buf[1]) << 8
+            | usize::from(self.buf[2]);
+        if self.buf.len() < 9 + len {
+            return None;
+        }
+        let (kind, flags) = (self.buf[3], self.buf[4]);
+        let stream = u32::from_be_bytes(self.buf[5..9].try_into().expect("4 bytes")) & 0x7fff_ffff;
+        let payload = self.buf[9..9 + len].to_vec();
+        self.buf.drain(..9 + len);
+        Some((kind, flags, stream, payload))
+    }
+
     /// The next frame: type, flags, stream, payload.
     async fn next<R: Runtime>(
         &mut self,
         conn: &async_io::Async<std::net::TcpStream>,
     ) -> (u8, u8, u32, Vec<u8>) {
         loop {
-            if self.buf.len() >= 9 {
-                let len = usize::from(self.buf[0]) << 16
-                    | usize::from(self.buf[1]) << 8
-                    | usize::from(self.buf[2]);
-                if self.buf.len() >= 9 + len {
-                    let (kind, flags) = (self.buf[3], self.buf[4]);
-                    let stream = u32::from_be_bytes(self.buf[5..9].try_into().expect("4 bytes"))
-                        & 0x7fff_ffff;
-                    let payload = self.buf[9..9 + len].to_vec();
-                    self.buf.drain(..9 + len);
-                    return (kind, flags, stream, payload);
-                }
+            if let Some(frame) = self.take() {
+                return frame;
             }
             let mut chunk = [0u8; 16 * 1024];
             let mut reader = conn;
@@ -1208,9 +1197,7 @@ pub async fn http2_stalled_stream_closed<R: Runtime>(runtime: R) {
                 move |_| {
                     let dropped = dropped.clone();
                     Response::sse(move |send| async move {
-                        let _guard = OnDrop(move || {
-                            dropped.fetch_add(1, Ordering::SeqCst);
-                        });
+                        let _guard = counts_drop(dropped);
                         for i in 0u64.. {
                             send.send(format!("event {i} {}", "x".repeat(100))).await?;
                             R::sleep(Duration::from_millis(20)).await;
@@ -1585,11 +1572,11 @@ pub async fn accept_backs_off_out_of_descriptors<R: Runtime>(runtime: R) {
             .write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
             .await
             .expect("request");
-        let answer = within::<R, _>(STEP, "the waiting client's answer", async {
-            let mut out = Vec::new();
-            let _ = futures_lite::AsyncReadExt::read_to_end(&mut waiting, &mut out).await;
-            String::from_utf8_lossy(&out).into_owned()
-        })
+        let answer = within::<R, _>(
+            STEP,
+            "the waiting client's answer",
+            read_until_closed(&waiting),
+        )
         .await;
         assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
 

@@ -6,7 +6,6 @@
 //! (`over_tls::*`, see [`suite!`](crate::suite)).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_io::Async;
@@ -15,8 +14,8 @@ use ssewire::{Event, Frame};
 use ssewire_server::{Config, Request, Response, Runtime, Server, TlsConfig};
 use ssewire_stream::{Hub, KeepAlive};
 
-use super::{OnDrop, STEP, TEST_LIMIT, eventually, idle, stop};
-use crate::client::{Empty, Exec, Sse, TestCert, connect_tls, within};
+use super::{OnDrop, STEP, TEST_LIMIT, eventually, idle, serve_local, stop};
+use crate::client::{Empty, Sse, TestCert, TlsStream, connect_tls, http2_handshake, within};
 use crate::shared_turn;
 
 /// hyper's client over one TLS connection, HTTP/1.1 or HTTP/2 as ALPN agreed.
@@ -37,25 +36,10 @@ impl HttpsClient {
         alpn: &[&[u8]],
     ) -> std::io::Result<HttpsClient> {
         let (stream, agreed) = connect_tls(addr, cert, alpn).await?;
-        let io = smol_hyper::rt::FuturesIo::new(stream);
         if agreed.as_deref() == Some(b"h2") {
-            let (send, connection) =
-                hyper::client::conn::http2::Builder::new(Exec(Arc::new(runtime.clone())))
-                    .handshake(io)
-                    .await
-                    .map_err(std::io::Error::other)?;
-            runtime.spawn(async move {
-                let _ = connection.await;
-            });
-            Ok(HttpsClient::Http2(send))
+            Ok(HttpsClient::Http2(http2_handshake(runtime, stream).await?))
         } else {
-            let (send, connection) = hyper::client::conn::http1::handshake(io)
-                .await
-                .map_err(std::io::Error::other)?;
-            runtime.spawn(async move {
-                let _ = connection.await;
-            });
-            Ok(HttpsClient::Http1(send))
+            Ok(HttpsClient::Http1(http1_handshake(runtime, stream).await?))
         }
     }
 
@@ -87,6 +71,21 @@ impl HttpsClient {
     }
 }
 
+/// hyper's HTTP/1.1 client handshake over `stream`; the connection's task runs on `runtime`.
+async fn http1_handshake<R: Runtime>(
+    runtime: &R,
+    stream: TlsStream,
+) -> std::io::Result<hyper::client::conn::http1::SendRequest<Empty>> {
+    let (send, connection) =
+        hyper::client::conn::http1::handshake(smol_hyper::rt::FuturesIo::new(stream))
+            .await
+            .map_err(std::io::Error::other)?;
+    runtime.spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(send)
+}
+
 /// The two ways a browser speaks to an HTTPS origin, by what the client offers in ALPN.
 const PROTOCOLS: [(&str, &[&[u8]], http::Version); 2] = [
     ("http/1.1", &[b"http/1.1"], http::Version::HTTP_11),
@@ -108,10 +107,7 @@ where
     H: Fn(Request) -> F + Send + Sync + 'static,
     F: std::future::Future<Output = Response> + Send + 'static,
 {
-    let addr: SocketAddr = "127.0.0.1:0".parse().expect("an address");
-    ssewire_server::serve_tls(runtime, addr, config, tls, handler)
-        .await
-        .expect("binding 127.0.0.1:0")
+    serve_local(runtime, config, Some(tls), handler).await
 }
 
 /// Opens `path` as an event stream on a new TLS connection and checks the response head.
@@ -204,13 +200,7 @@ pub async fn tls_alpn_headers_incremental_last_event_id<R: Runtime>(runtime: R) 
             // No ALPN at all: the first bytes decide (HTTP/1.1 here).
             let (stream, agreed) = connect_tls(addr, &cert, &[]).await.expect("TLS");
             assert_eq!(agreed, None);
-            let (mut send, connection) =
-                hyper::client::conn::http1::handshake(smol_hyper::rt::FuturesIo::new(stream))
-                    .await
-                    .expect("HTTP/1.1");
-            runtime.spawn(async move {
-                let _ = connection.await;
-            });
+            let mut send = http1_handshake(&runtime, stream).await.expect("HTTP/1.1");
             let request = http::Request::get("/x")
                 .header("host", "localhost")
                 .body(Empty)
@@ -561,7 +551,7 @@ pub async fn tls_hub_streams<R: Runtime>(runtime: R) {
         .await;
         let mut first = None;
         while first.is_none() {
-            first = within::<R, _>(STEP, "the replay", sse_event(&mut resumed)).await;
+            first = within::<R, _>(STEP, "the replay", resumed.event()).await;
         }
         assert_eq!(
             first.unwrap().data(),
@@ -570,10 +560,6 @@ pub async fn tls_hub_streams<R: Runtime>(runtime: R) {
         stop(&server).await;
     })
     .await;
-}
-
-async fn sse_event(sse: &mut Sse<hyper::body::Incoming>) -> Option<Event> {
-    sse.event().await
 }
 
 /// Shutdown over TLS: an open stream on either protocol ends after the grace period and every
