@@ -57,6 +57,31 @@ pub struct Pinning {
     pub client: usize,
 }
 
+impl std::str::FromStr for Pinning {
+    type Err = ();
+
+    /// `S,C` (the `--pin` flag): the server on core S, the client on core C.
+    fn from_str(value: &str) -> Result<Pinning, ()> {
+        match value.split_once(',').map(|(a, b)| (a.parse(), b.parse())) {
+            Some((Ok(server), Ok(client))) => Ok(Pinning { server, client }),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A command that runs `program` on core `core` (under `taskset`, which execs it in place:
+/// same pid, its affinity set before it starts), or as is without one.
+pub(crate) fn command_on(core: Option<usize>, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    match core {
+        Some(core) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", &core.to_string()]).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
 impl Pinning {
     /// Server on core 0, client on core 1, if the machine has two cores to give.
     pub fn default_for_machine() -> Option<Pinning> {
@@ -316,19 +341,8 @@ impl ServerProcess {
         max_secs: u64,
         pin: Option<Pinning>,
     ) -> io::Result<ServerProcess> {
-        // `taskset` execs the server in place (same pid), with its affinity set before the
-        // server's runtime counts the cores it may use.
-        let mut command = match pin {
-            Some(pin) => {
-                let mut command = Command::new("taskset");
-                command
-                    .args(["-c", &pin.server.to_string()])
-                    .arg(&spec.path);
-                command
-            }
-            None => Command::new(&spec.path),
-        };
-        let mut child = command
+        // Pinned before the server's runtime counts the cores it may use.
+        let mut child = command_on(pin.map(|p| p.server), &spec.path)
             .args(&spec.args)
             .args(["--max-secs", &max_secs.to_string()])
             .stdin(Stdio::null())

@@ -12,12 +12,12 @@ use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::client::{self, Streams};
-use crate::driver::{Pinning, Role, ServerProcess, ServerSpec};
+use crate::driver::{Pinning, Role, ServerProcess, ServerSpec, command_on};
 use crate::proc;
 
 /// Scale knobs of one run.
@@ -77,15 +77,7 @@ impl RedisServer {
             std::env::temp_dir().join(format!("ssewire-loadtest-redis-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
-        let mut command = match pin {
-            Some(core) => {
-                let mut command = Command::new("taskset");
-                command.args(["-c", &core.to_string(), "redis-server"]);
-                command
-            }
-            None => Command::new("redis-server"),
-        };
-        let child = command
+        let child = command_on(pin, "redis-server")
             .args(["--port", "0", "--unixsocket"])
             .arg(dir.join("redis.sock"))
             .args(["--save", "", "--appendonly", "no", "--dir"])

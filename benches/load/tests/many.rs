@@ -14,15 +14,16 @@ fn three_instances_share_one_redis() {
     ssewire_load::sys::raise_nofile();
     let redis = RedisServer::start(None).expect("redis-server on the PATH (bash .ci/install.sh)");
     let server = Path::new(env!("CARGO_BIN_EXE_load-server-smol"));
+    let config = |streams| Config {
+        streams,
+        instances: 3,
+        rate: 20.0,
+        secs: 1.0,
+        concurrency: 16,
+        pin: None,
+    };
     for streams in [30, 90] {
-        let config = Config {
-            streams,
-            instances: 3,
-            rate: 20.0,
-            secs: 1.0,
-            concurrency: 16,
-            pin: None,
-        };
+        let config = config(streams);
         let run = driver::block_on(many::measure(&config, server, Some(&redis)))
             .expect("three instances measured");
         println!("{}", many::markdown(&config, std::slice::from_ref(&run)));
@@ -54,19 +55,8 @@ fn three_instances_share_one_redis() {
             run.commands
         );
     }
-    let single = driver::block_on(many::measure(
-        &Config {
-            streams: 30,
-            instances: 3,
-            rate: 20.0,
-            secs: 1.0,
-            concurrency: 16,
-            pin: None,
-        },
-        server,
-        None,
-    ))
-    .expect("the single-node hub measured");
+    let single = driver::block_on(many::measure(&config(30), server, None))
+        .expect("the single-node hub measured");
     assert_eq!(single.instances.len(), 1);
     assert_eq!(single.complete(), 30, "single node: every stream complete");
     assert!(single.commands.is_empty());

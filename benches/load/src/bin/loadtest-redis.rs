@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use ssewire_load::driver::{self, Pinning};
+use ssewire_load::driver;
 use ssewire_load::many::{self, Config, RedisServer};
 
 fn main() -> ExitCode {
@@ -38,13 +38,7 @@ fn main() -> ExitCode {
             "--rate" => value.parse().map(|v| config.rate = v).is_ok(),
             "--secs" => value.parse().map(|v| config.secs = v).is_ok(),
             "--concurrency" => value.parse().map(|v| config.concurrency = v).is_ok(),
-            "--pin" => match value.split_once(',').map(|(a, b)| (a.parse(), b.parse())) {
-                Some((Ok(server), Ok(client))) => {
-                    config.pin = Some(Pinning { server, client });
-                    true
-                }
-                _ => false,
-            },
+            "--pin" => value.parse().map(|p| config.pin = Some(p)).is_ok(),
             "--out" => {
                 out = Some(value.clone());
                 true

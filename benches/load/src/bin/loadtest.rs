@@ -57,13 +57,7 @@ fn main() -> ExitCode {
             "--cycles" => value.parse().map(|v| config.cycles = v).is_ok(),
             "--concurrency" => value.parse().map(|v| config.concurrency = v).is_ok(),
             "--h2-streams-per-conn" => value.parse().map(|v| h2_streams_per_conn = v).is_ok(),
-            "--pin" => match value.split_once(',').map(|(a, b)| (a.parse(), b.parse())) {
-                Some((Ok(server), Ok(client))) => {
-                    pin = Some(Some(Pinning { server, client }));
-                    true
-                }
-                _ => false,
-            },
+            "--pin" => value.parse().map(|p| pin = Some(Some(p))).is_ok(),
             "--rounds" => value.parse().map(|v: usize| rounds = v.max(1)).is_ok(),
             "--servers" => {
                 only = Some(value.split(',').map(str::to_owned).collect());
