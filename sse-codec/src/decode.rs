@@ -1,10 +1,11 @@
 //! The incremental decoder: SSE bytes → events, by the WHATWG HTML "Server-sent events" rules.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
 
 use crate::text::{Text, contains_any, utf8};
 use crate::{Error, Event, EventId, EventType};
@@ -131,13 +132,10 @@ pub struct Decoder {
     /// Invariant: `buf[..scanned]` holds no CR or LF (the partial line already searched).
     scanned: usize,
     skip: Skip,
-    /// Data buffer of the block being parsed: empty, one value (shared with the input), or the
-    /// values each followed by LF in `acc`.
-    data: Data,
-    /// Length of the spec's data buffer (each value plus LF); `<= limits.max_event`.
-    data_len: usize,
-    /// Accumulator for multi-line data; reused across events.
-    acc: BytesMut,
+    /// The spec's data buffer of the block being parsed: each value followed by LF (empty: no
+    /// data line); never more than `limits.max_event` bytes. Its allocation becomes the event's
+    /// data at the blank line.
+    data: Vec<u8>,
     /// The block's `event` field.
     event: Option<Text>,
     /// The block's own valid `id` field (raw view).
@@ -228,14 +226,6 @@ enum Skip {
     /// Dropping an over-limit event up to the next blank line; `in_line` is set once bytes of the
     /// current line have been dropped (so its line break does not look like a blank line).
     Event { in_line: bool },
-}
-
-#[derive(Debug, Clone, Default)]
-enum Data {
-    #[default]
-    Empty,
-    One(Bytes),
-    Many,
 }
 
 /// A byte range `(start, end)` of the caller's buffer.
@@ -434,7 +424,7 @@ impl Decoder {
     /// [`Limits::max_event`]) and what [`decode_each`](Decoder::decode_each) carries over to the
     /// next read (never more than [`Limits::max_line`] after it returns `Ok`).
     pub fn buffered(&self) -> usize {
-        self.data_len.saturating_add(self.carry.len())
+        self.data.len().saturating_add(self.carry.len())
     }
 
     /// Whether the decoder is inside an event: it has read a field line (`data`, `event`, `id`,
@@ -516,10 +506,14 @@ impl Decoder {
             base: found.start,
             text,
         });
-        let text = |(s, e): Span| match checked.get((s, e)) {
-            Some(value) => Text::Owned(String::from(value)),
-            None => Text::Owned(String::from_utf8_lossy(&block[s..e]).into_owned()),
+        // A value's text: a slice of the checked block, or its bytes with U+FFFD.
+        let value = |span: Span| {
+            checked.get(span).map_or_else(
+                || String::from_utf8_lossy(&block[span.0..span.1]),
+                Cow::Borrowed,
+            )
         };
+        let text = |span: Span| Text::from(value(span));
         let event = found
             .event
             .filter(|(s, e)| s < e)
@@ -547,10 +541,7 @@ impl Decoder {
                     if i > 0 {
                         joined.push('\n');
                     }
-                    match checked.get(span) {
-                        Some(value) => joined.push_str(value),
-                        None => joined.push_str(&String::from_utf8_lossy(&block[span.0..span.1])),
-                    }
+                    joined.push_str(&value(span));
                 }
                 Text::Owned(joined)
             }
@@ -1112,8 +1103,7 @@ impl Decoder {
             self.in_place = InPlace::default();
         }
         // Settled here rather than on the general path, so that the first event of a stream is
-        // read in place too (the general path splits events off the caller's buffer, which
-        // turns it into a shared one that `reserve` then reallocates and copies).
+        // read in place too.
         self.strip_bom(buf);
     }
 
@@ -1134,9 +1124,7 @@ impl Decoder {
     }
 
     fn reset_block(&mut self) {
-        self.data = Data::Empty;
-        self.data_len = 0;
-        self.acc.clear();
+        self.data.clear();
         self.event = None;
         self.id = None;
         self.has_fields = false;
@@ -1329,7 +1317,7 @@ impl Decoder {
         eol: usize,
     ) -> Result<Option<Frame>, Error> {
         let value_len = end - start;
-        let new_len = self.data_len.saturating_add(value_len).saturating_add(1);
+        let new_len = self.data.len().saturating_add(value_len).saturating_add(1);
         if new_len > self.limits.max_event {
             buf.advance(end + eol);
             self.overflow(false);
@@ -1340,33 +1328,10 @@ impl Decoder {
                 Overflow::SkipEvent => Ok(None),
             };
         }
-        match core::mem::take(&mut self.data) {
-            Data::Empty => {
-                buf.advance(start);
-                self.data = Data::One(buf.split_to(value_len).freeze());
-                buf.advance(eol);
-            }
-            Data::One(first) => {
-                if self.acc.capacity() == 0 {
-                    // A fresh accumulator with room for several events: its allocation is then
-                    // shared by the events split off it.
-                    self.acc = BytesMut::with_capacity(new_len.max(4096));
-                }
-                self.acc.extend_from_slice(&first);
-                self.acc.extend_from_slice(b"\n");
-                self.acc.extend_from_slice(&buf[start..end]);
-                self.acc.extend_from_slice(b"\n");
-                buf.advance(end + eol);
-                self.data = Data::Many;
-            }
-            Data::Many => {
-                self.acc.extend_from_slice(&buf[start..end]);
-                self.acc.extend_from_slice(b"\n");
-                buf.advance(end + eol);
-                self.data = Data::Many;
-            }
-        }
-        self.data_len = new_len;
+        self.data.reserve(value_len + 1);
+        self.data.extend_from_slice(&buf[start..end]);
+        self.data.push(b'\n');
+        buf.advance(end + eol);
         self.has_fields = true;
         Ok(None)
     }
@@ -1385,25 +1350,19 @@ impl Decoder {
         if !self.has_fields {
             return None;
         }
-        let data = match core::mem::take(&mut self.data) {
-            Data::Empty => None,
-            Data::One(bytes) => Some(bytes),
-            Data::Many => {
-                // "If the data buffer's last character is a U+000A LINE FEED, remove it."
-                let len = self.acc.len().saturating_sub(1);
-                let bytes = self.acc.split_to(len).freeze();
-                self.acc.clear();
-                Some(bytes)
-            }
-        };
+        let data = (!self.data.is_empty()).then(|| {
+            let mut bytes = core::mem::take(&mut self.data);
+            // "If the data buffer's last character is a U+000A LINE FEED, remove it."
+            bytes.pop();
+            Text::from_utf8_lossy_vec(bytes)
+        });
         let event = Event {
-            data: data.map(|bytes| Text::from_utf8_lossy(&bytes)),
+            data,
             event: self.event.take().map(EventType::from_text),
             id: self.id.take().map(EventId::from_text),
             retry: None,
             comment: None,
         };
-        self.data_len = 0;
         self.has_fields = false;
         Some(Frame::Event(event))
     }

@@ -218,9 +218,8 @@ pub struct Event {
     pub(crate) id: Option<EventId>,
     /// Milliseconds.
     pub(crate) retry: Option<u64>,
-    /// Never contains CR. Boxed: comments are rare, and without their 32 bytes inline an
-    /// `Event` (120 bytes) moves without a `memcpy` call through the `with_*` builders.
-    pub(crate) comment: Option<alloc::boxed::Box<Text>>,
+    /// Never contains CR.
+    pub(crate) comment: Option<Text>,
 }
 
 impl Event {
@@ -349,9 +348,7 @@ impl Event {
 
     /// Sets a comment; a multi-line comment becomes one `:` line per line.
     pub fn with_comment(mut self, text: impl AsRef<str>) -> Self {
-        self.comment = Some(alloc::boxed::Box::new(Text::from(normalize_newlines(
-            text.as_ref(),
-        ))));
+        self.comment = Some(Text::from(normalize_newlines(text.as_ref())));
         self
     }
 
@@ -360,8 +357,7 @@ impl Event {
         self.data.as_ref().map_or("", Text::as_str)
     }
 
-    /// The data as bytes (UTF-8, without the check [`data`](Event::data) may make), or `None` if
-    /// the event has no data field.
+    /// The data as bytes (UTF-8), or `None` if the event has no data field.
     pub fn data_bytes(&self) -> Option<&[u8]> {
         self.data.as_ref().map(Text::as_bytes)
     }
@@ -397,7 +393,7 @@ impl Event {
 
     /// The comment, if set (lines joined with LF).
     pub fn comment_text(&self) -> Option<&str> {
-        self.comment.as_deref().map(Text::as_str)
+        self.comment.as_ref().map(Text::as_str)
     }
 
     /// The event encoded as SSE bytes. See [`encode`](crate::encode).

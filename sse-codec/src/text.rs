@@ -2,6 +2,7 @@
 
 use alloc::borrow::Cow;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 /// UTF-8 text: a `String` (what decoded values and the caller's values are) or a `'static`
 /// string (a name given once, kept without a copy).
@@ -11,7 +12,7 @@ use alloc::string::String;
 /// it was read (safe Rust makes no `&str` of bytes without one). Copying took owned `decode` on
 /// the benches' `token` corpus (16 KiB reads) from 202 to 143 µs per 256 KiB (`cargo bench -p
 /// ssewire-benches --bench decode`); a third variant holding `Bytes` made an
-/// [`Event`](crate::Event) 144 bytes, moved through `memcpy` calls, against 96 with these two.
+/// [`Event`](crate::Event) 144 bytes, moved through `memcpy` calls, against 112 with these two.
 #[derive(Clone)]
 pub(crate) enum Text {
     Owned(String),
@@ -36,6 +37,15 @@ impl Text {
         match utf8(bytes) {
             Ok(text) => Text::Owned(String::from(text)),
             Err(()) => Text::Owned(String::from_utf8_lossy(bytes).into_owned()),
+        }
+    }
+
+    /// Text from a buffer that may not be UTF-8: its own allocation when valid (no copy),
+    /// otherwise a copy with every invalid sequence replaced by U+FFFD.
+    pub(crate) fn from_utf8_lossy_vec(bytes: Vec<u8>) -> Self {
+        match String::from_utf8(bytes) {
+            Ok(text) => Text::Owned(text),
+            Err(invalid) => Text::Owned(String::from_utf8_lossy(invalid.as_bytes()).into_owned()),
         }
     }
 
