@@ -18,6 +18,10 @@
 //! which expands into one `#[test]` per behaviour (see [`tests`]). Each test bounds its own run
 //! time with the runtime's timer and shuts its server down.
 //!
+//! The client side has its tests here too ([`client_side`]): `tail`, `proxy` and `https`, each
+//! a test file of the shell with one line, `ssewire_conformance::client_suite!(https, runtime =
+//! …, block_on = …);` (see [`client_suite!`]).
+//!
 //! The browser tests (`browser_demo`, `browser_room`, `browser_proxy`) need `node`, the npm
 //! packages of the repository root (playwright-core, HTMX) and Chromium (`/usr/bin/chromium`, or
 //! `SSEWIRE_CHROMIUM`), so they are `#[ignore]`d: `cargo test` lists them as ignored, and
@@ -36,6 +40,7 @@ pub use ssewire_server::Runtime;
 
 pub mod browser;
 pub mod client;
+pub mod client_side;
 pub mod tests;
 
 /// Expands into one `#[test]` per conformance test, each running on `runtime` (an expression
@@ -169,6 +174,59 @@ macro_rules! __suite {
             #[ignore = "needs Chromium and node: run with --include-ignored (see README)"]
             fn $name() {
                 $block_on($crate::tests::$name($runtime));
+            }
+        )*
+    };
+}
+
+/// Expands into one `#[test]` per test of a [`client_side`] module (`tail`, `proxy` or `https`),
+/// each running on `runtime` (an expression evaluated once per test) under `block_on` (a path
+/// to a `fn(impl Future<Output = T>) -> T`). A shell has one test file per module:
+///
+/// ```text
+/// ssewire_conformance::client_suite!(https, runtime = ssewire_smol::Smol::global(), block_on = smol::block_on);
+/// ```
+#[macro_export]
+macro_rules! client_suite {
+    (tail, runtime = $runtime:expr, block_on = $block_on:path $(,)?) => {
+        $crate::__client_suite! {
+            tail ($runtime) ($block_on)
+            events_retry_and_204
+            headers_last_event_id_and_until
+            rejected_status_exits_1
+            bad_command_line_exits_2
+        }
+    };
+    (proxy, runtime = $runtime:expr, block_on = $block_on:path $(,)?) => {
+        $crate::__client_suite! {
+            proxy ($runtime) ($block_on)
+            answer_is_re_streamed_token_by_token
+            upstream_failures_become_error_events
+        }
+    };
+    (https, runtime = $runtime:expr, block_on = $block_on:path $(,)?) => {
+        $crate::__client_suite! {
+            https ($runtime) ($block_on)
+            events_and_last_event_id_over_h2
+            events_over_http1_when_the_server_offers_no_h2
+            untrusted_certificate_is_a_clear_error
+            redirect_from_http_to_https
+            close_and_drop_end_the_h2_connection
+            a_config_of_ones_own_decides_alpn
+            idle_and_head_timeouts_over_tls
+            http2_keep_alive_notices_a_dead_path
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __client_suite {
+    ($module:ident ($runtime:expr) ($block_on:path) $($name:ident)*) => {
+        $(
+            #[test]
+            fn $name() {
+                $block_on($crate::client_side::$module::$name($runtime));
             }
         )*
     };
