@@ -39,6 +39,11 @@ where
     start_with(&Transport::Tcp, runtime, config, handler).await
 }
 
+/// The demo's chat app (`ssewire_demo::chat`) with the default config.
+async fn start_demo<R: Runtime>(transport: &Transport, runtime: R) -> Server<R> {
+    start_with(transport, runtime, Config::default(), chat_app::handle::<R>).await
+}
+
 /// Starts a server on `127.0.0.1:0`: `serve`, or `serve_tls` with the transport's certificate.
 async fn start_with<R, H, F>(
     transport: &Transport,
@@ -1327,13 +1332,7 @@ pub async fn graceful_shutdown<R: Runtime>(runtime: R, transport: Transport) {
 pub async fn ordinary_responses<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "ordinary_responses", async {
-        let server = start_with(
-            &transport,
-            runtime,
-            Config::default(),
-            chat_app::handle::<R>,
-        )
-        .await;
+        let server = start_demo(&transport, runtime).await;
         let addr = server.local_addr();
 
         for (path, needle) in [("/", "id=\"message\""), ("/counter", "new EventSource")] {
@@ -1396,13 +1395,7 @@ pub async fn one_connection_many_requests<R: Runtime>(runtime: R, transport: Tra
     use futures_lite::AsyncWriteExt;
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "one_connection_many_requests", async {
-        let server = start_with(
-            &transport,
-            runtime,
-            Config::default(),
-            chat_app::handle::<R>,
-        )
-        .await;
+        let server = start_demo(&transport, runtime).await;
         let addr = server.local_addr();
         let transport = &transport;
         let exchange = |requests: String| async move {
@@ -1510,13 +1503,7 @@ pub async fn idle_keep_alive_connection_closes<R: Runtime>(runtime: R, transport
 pub async fn demo_json_and_custom_event<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "demo_json_and_custom_event", async {
-        let server = start_with(
-            &transport,
-            runtime,
-            Config::default(),
-            chat_app::handle::<R>,
-        )
-        .await;
+        let server = start_demo(&transport, runtime).await;
         let mut sse = get_sse::<R>(&transport, server.local_addr(), "/api/json", &[]).await;
         let events = within::<R, _>(STEP, "the events", sse.events_to_end()).await;
         assert!(sse.body().is_done());
@@ -1550,13 +1537,7 @@ pub async fn demo_json_and_custom_event<R: Runtime>(runtime: R, transport: Trans
 pub async fn demo_chat_stream_and_resume<R: Runtime>(runtime: R, transport: Transport) {
     let _turn = shared_turn();
     within::<R, _>(TEST_LIMIT, "demo_chat_stream_and_resume", async {
-        let server = start_with(
-            &transport,
-            runtime,
-            Config::default(),
-            chat_app::handle::<R>,
-        )
-        .await;
+        let server = start_demo(&transport, runtime).await;
         let addr = server.local_addr();
         let reply = chat_app::reply_to("hi");
         assert_eq!(reply, "This is a streaming response to: hi.");
