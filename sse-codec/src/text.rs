@@ -1,22 +1,59 @@
-//! `Text`: checked UTF-8 text, owned or `'static`.
+//! `Text`: checked UTF-8 text, owned, `'static` or short and inline.
 
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// UTF-8 text: a `String` (what decoded values and the caller's values are) or a `'static`
-/// string (a name given once, kept without a copy).
+/// UTF-8 text: a `String` (the caller's values, and decoded values longer than
+/// [`SHORT`] bytes), a `'static` string (a name given once, kept without a copy), or a short
+/// value inline (an event type or id made from a `&str`, or decoded: no allocation).
 ///
-/// Decoded values are copied out of the input (one allocation each) rather than shared with it
-/// as `Bytes`: shared text cost two atomic operations and, being bytes, a UTF-8 check each time
-/// it was read (safe Rust makes no `&str` of bytes without one). Copying took owned `decode` on
-/// the benches' `token` corpus (16 KiB reads) from 202 to 143 µs per 256 KiB (`cargo bench -p
-/// ssewire-benches --bench decode`); a third variant holding `Bytes` made an
-/// [`Event`](crate::Event) 144 bytes, moved through `memcpy` calls, against 112 with these two.
+/// Decoded values are copied out of the input rather than shared with it as `Bytes`: shared
+/// text cost two atomic operations and, being bytes, a UTF-8 check each time it was read (safe
+/// Rust makes no `&str` of bytes without one). Copying took owned `decode` on the benches'
+/// `token` corpus (16 KiB reads) from 202 to 143 µs per 256 KiB (`cargo bench -p
+/// ssewire-benches --bench decode`); a variant holding `Bytes` made an [`Event`](crate::Event)
+/// 144 bytes, moved through `memcpy` calls. Keeping short values inline (an event type, an id)
+/// saves two allocations per `chat` event: owned `decode` 8.5–10% faster on `chat` and `crlf`
+/// (two interleaved runs per build), `token` unchanged.
 #[derive(Clone)]
 pub(crate) enum Text {
     Owned(String),
     Static(&'static str),
+    Short(Short),
+}
+
+/// The longest text kept inline: with its length, it takes the 16 bytes a `&'static str` does,
+/// so [`Text`] stays the size of a `String` (24 bytes).
+pub(crate) const SHORT: usize = 15;
+
+/// Text of at most [`SHORT`] bytes, inline. Invariant: `bytes[..len]` is UTF-8 (checked when
+/// made). Reading it checks again (at most 15 bytes) rather than use `unsafe`.
+#[derive(Clone, Copy)]
+pub(crate) struct Short {
+    len: u8,
+    bytes: [u8; SHORT],
+}
+
+impl Short {
+    /// `text` inline, if it fits.
+    #[inline]
+    fn new(text: &str) -> Option<Self> {
+        let mut bytes = [0; SHORT];
+        bytes
+            .get_mut(..text.len())?
+            .copy_from_slice(text.as_bytes());
+        Some(Short {
+            // At most `SHORT`, checked by `get_mut`.
+            len: text.len() as u8,
+            bytes,
+        })
+    }
+
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
 }
 
 impl Default for Text {
@@ -35,7 +72,7 @@ impl Text {
     /// every invalid sequence replaced by U+FFFD (WHATWG "UTF-8 decode", which never fails).
     pub(crate) fn from_utf8_lossy(bytes: &[u8]) -> Self {
         match utf8(bytes) {
-            Ok(text) => Text::Owned(String::from(text)),
+            Ok(text) => Text::from(text),
             Err(()) => Text::Owned(String::from_utf8_lossy(bytes).into_owned()),
         }
     }
@@ -55,13 +92,20 @@ impl Text {
         match self {
             Text::Owned(s) => s,
             Text::Static(s) => s,
+            // The invariant makes the error branch unreachable; an empty string keeps this
+            // panic-free.
+            Text::Short(short) => core::str::from_utf8(short.as_bytes()).unwrap_or_default(),
         }
     }
 
-    /// The text's bytes.
+    /// The text's bytes (what the encoder writes: no check).
     #[inline]
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.as_str().as_bytes()
+        match self {
+            Text::Owned(s) => s.as_bytes(),
+            Text::Static(s) => s.as_bytes(),
+            Text::Short(short) => short.as_bytes(),
+        }
     }
 
     /// Length in bytes.
@@ -97,14 +141,22 @@ impl From<String> for Text {
 }
 
 impl From<&str> for Text {
+    #[inline]
     fn from(s: &str) -> Self {
-        Text::Owned(String::from(s))
+        match Short::new(s) {
+            Some(short) => Text::Short(short),
+            None => Text::Owned(String::from(s)),
+        }
     }
 }
 
 impl From<Cow<'_, str>> for Text {
+    #[inline]
     fn from(s: Cow<'_, str>) -> Self {
-        Text::Owned(s.into_owned())
+        match s {
+            Cow::Borrowed(s) => Text::from(s),
+            Cow::Owned(s) => Text::Owned(s),
+        }
     }
 }
 
@@ -173,6 +225,31 @@ mod tests {
         assert_eq!(normalize_newlines("a\r\nb\rc\nd\r"), "a\nb\nc\nd\n");
         assert_eq!(normalize_newlines("\r\r\n\n"), "\n\n\n");
         assert!(matches!(normalize_newlines("plain\n"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn short_text_is_inline_and_equal_to_the_same_text_held_otherwise() {
+        assert_eq!(core::mem::size_of::<Text>(), core::mem::size_of::<String>());
+        for text in [
+            "",
+            "a",
+            "chat",
+            "é€𝄞",
+            "123456789012345",
+            "1234567890123456",
+            "ééééééé€",
+        ] {
+            let made = Text::from(text);
+            assert_eq!(made.as_str(), text);
+            assert_eq!(made.as_bytes(), text.as_bytes());
+            assert_eq!(
+                matches!(made, Text::Short(_)),
+                text.len() <= SHORT,
+                "{text}"
+            );
+            assert!(made == Text::Owned(String::from(text)));
+            assert!(made == Text::from_static(text));
+        }
     }
 
     #[test]
