@@ -120,6 +120,24 @@ fn main() {
                 total += black_box(buf.len());
             }
         }
+        // `encode_json` and bare `serde_json::to_writer` of the same 1 000 token chunks.
+        "json" | "json-serde" => {
+            let chunks = token_chunks(1000);
+            let mut buf = BytesMut::with_capacity(256 * 1024);
+            let mut out = Vec::with_capacity(256 * 1024);
+            for _ in 0..rounds {
+                buf.clear();
+                out.clear();
+                for chunk in &chunks {
+                    if op == "json" {
+                        ssewire::encode_json(black_box(chunk), &mut buf).unwrap();
+                    } else {
+                        serde_json::to_writer(&mut out, black_box(chunk)).unwrap();
+                    }
+                }
+                total += black_box(buf.len() + out.len());
+            }
+        }
         _ => panic!("unknown case {case}"),
     }
     println!("{total}");

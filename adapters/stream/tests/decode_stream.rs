@@ -636,9 +636,10 @@ fn last_event_id_is_that_of_the_last_event_returned() {
 }
 
 #[test]
-fn chunks_larger_than_a_slice_give_the_one_shot_events() {
-    // Events of every shape across the 16 KiB slices a long chunk is decoded in, with limits
-    // small enough that some lines and events go over them.
+fn one_long_chunk_gives_the_one_shot_events() {
+    // Thousands of events of every shape in one chunk of more than 64 KiB, with limits small
+    // enough that some lines and events go over them: every event and every limit hit comes out,
+    // in order, and the last event ID and retry are those of the whole input.
     let mut wire = Vec::new();
     for i in 0..4000 {
         let line = match i % 7 {
