@@ -1033,11 +1033,14 @@ impl Decoder {
     /// Sets the last event ID at a blank line, from the in-place path. (The last event ID
     /// buffer is only read while an `id` line of the general path is pending, `id_dirty`.)
     fn set_last_id(&mut self, id: &str) {
-        if self.last_id != id {
-            self.last_id.clear();
-            self.last_id.push_str(id);
-            self.last_id_text = None;
+        // A repeated id keeps the text made of it; with none made, comparing costs more than
+        // copying (a `memcmp` call: 6% of owned `decode` on the benches' `keepalive` corpus).
+        if self.last_id_text.is_some() && self.last_id == id {
+            return;
         }
+        self.last_id.clear();
+        self.last_id.push_str(id);
+        self.last_id_text = None;
     }
 
     /// Decodes the next item of the raw view: every block with fields (also those without data),
