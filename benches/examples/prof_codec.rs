@@ -105,7 +105,7 @@ fn main() {
         "owned" => (0..rounds).for_each(|_| total += black_box(ssewire_decode_owned(&pieces)).0),
         "each" => (0..rounds).for_each(|_| total += black_box(ssewire_decode(&pieces)).0),
         "ssestream" => (0..rounds).for_each(|_| total += black_box(sse_stream_decode(&pieces)).0),
-        "enc-event" | "enc-russe" | "enc-ref" | "enc-ssestream" => {
+        "enc-event" | "enc-russe" | "enc-ref" | "enc-ssestream" | "enc-drop" => {
             let fields = corpus_fields(&stream, 1000);
             let mut buf = BytesMut::with_capacity(512 * 1024);
             for _ in 0..rounds {
@@ -115,6 +115,8 @@ fn main() {
                     "enc-event" => enc_event(input, &mut buf),
                     "enc-ref" => enc_ref(input, &mut buf),
                     "enc-ssestream" => total += enc_ssestream(input),
+                    // The floor every encoder of owned values pays: dropping them.
+                    "enc-drop" => drop(black_box(input)),
                     _ => enc_russe(input, &mut buf),
                 }
                 total += black_box(buf.len());

@@ -35,6 +35,7 @@ impl EventType {
     }
 
     /// "No CR or LF".
+    #[inline]
     fn check(name: &str) -> Result<(), Error> {
         if contains_any(name.as_bytes(), b'\r', b'\n', b'\n') {
             return Err(Error::InvalidEventType);
@@ -97,6 +98,7 @@ impl EventId {
     }
 
     /// "No CR, LF or NUL".
+    #[inline]
     fn check(id: &str) -> Result<(), Error> {
         if contains_any(id.as_bytes(), b'\r', b'\n', 0) {
             return Err(Error::InvalidId);
@@ -137,6 +139,7 @@ macro_rules! checked_text_impls {
         impl TryFrom<String> for $ty {
             type Error = Error;
             /// Checks `s` and keeps its allocation (no copy).
+            #[inline]
             fn try_from(s: String) -> Result<Self, Error> {
                 $ty::check(&s)?;
                 Ok($ty(Text::from(s)))
@@ -233,6 +236,7 @@ impl Event {
     /// let event = ssewire::Event::new("hello\nworld");
     /// assert_eq!(event.to_bytes(), "data: hello\ndata: world\n\n");
     /// ```
+    #[inline]
     pub fn new(data: impl Into<String>) -> Self {
         Event::default().with_data(data)
     }
@@ -268,6 +272,7 @@ impl Event {
     }
 
     /// Sets the data, replacing any earlier data.
+    #[inline]
     pub fn with_data(mut self, data: impl Into<String>) -> Self {
         let data: String = data.into();
         self.data = Some(if memchr::memchr(b'\r', data.as_bytes()).is_none() {
@@ -283,6 +288,7 @@ impl Event {
     /// # Errors
     ///
     /// [`Error::InvalidEventType`] if the name contains CR or LF.
+    #[inline]
     pub fn with_event<T>(mut self, name: T) -> Result<Self, Error>
     where
         T: TryInto<EventType>,
@@ -297,6 +303,7 @@ impl Event {
     /// # Errors
     ///
     /// [`Error::InvalidId`] if the id contains CR, LF or NUL.
+    #[inline]
     pub fn with_id<T>(mut self, id: T) -> Result<Self, Error>
     where
         T: TryInto<EventId>,
