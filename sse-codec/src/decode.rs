@@ -1594,6 +1594,7 @@ impl<'a> EventRef<'a> {
     /// assert_eq!(buf, "event: delta\nid: 7\ndata: hi\n\n");
     /// # Ok::<(), ssewire::Error>(())
     /// ```
+    #[inline]
     pub fn new(data: &'a str) -> Self {
         EventRef {
             data,
@@ -1607,6 +1608,7 @@ impl<'a> EventRef<'a> {
     /// # Errors
     ///
     /// [`Error::InvalidEventType`] if `name` contains CR or LF.
+    #[inline]
     pub fn with_event(mut self, name: &'a str) -> Result<Self, Error> {
         if contains_any(name.as_bytes(), b'\r', b'\n', b'\n') {
             return Err(Error::InvalidEventType);
@@ -1621,6 +1623,7 @@ impl<'a> EventRef<'a> {
     /// # Errors
     ///
     /// [`Error::InvalidId`] if `id` contains CR, LF or NUL.
+    #[inline]
     pub fn with_id(mut self, id: &'a str) -> Result<Self, Error> {
         if contains_any(id.as_bytes(), b'\r', b'\n', 0) {
             return Err(Error::InvalidId);

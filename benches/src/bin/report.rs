@@ -230,6 +230,7 @@ fn main() {
     }
     md.push_str("---:|---:|\n");
     let mut json_note = None;
+    let mut floors = Vec::new();
     for (group, label) in ENCODE_GROUPS {
         let Some(ours) = get(group, "ssewire").or_else(|| get(group, "ssewire-event")) else {
             continue;
@@ -256,6 +257,22 @@ fn main() {
                 .min_by(|a, b| a.ns.total_cmp(&b.ns))?;
             Some(ratio(event, best_peer))
         });
+        // The owned rows' floor: dropping the input, which every encoder of the group frees.
+        if let (Some(drop), Some(best_peer)) = (
+            get(group, "input-drop"),
+            ENCODE_PEERS
+                .iter()
+                .filter(|&&p| p != "format")
+                .filter_map(|&p| get(group, p))
+                .min_by(|a, b| a.ns.total_cmp(&b.ns)),
+        ) {
+            floors.push(format!(
+                "- {label}: dropping the input alone takes {:.0}% of the best peer's time, so no \
+                 encoder of owned values can be more than **{:.2}×** as fast as it there.",
+                100.0 * drop.ns / best_peer.ns,
+                best_peer.ns / drop.ns
+            ));
+        }
         let _ = write!(md, "| {label} | {:.2} |", ours.rate() / 1e6);
         for (_, r) in &peers {
             let _ = write!(md, " {} |", fmt_ratio(*r));
@@ -298,6 +315,15 @@ fn main() {
     }
     if let Some(note) = json_note {
         md.push_str(&note);
+    }
+    if !floors.is_empty() {
+        md.push_str(
+            "\nThe owned rows' floor (`input-drop`: the owned `String`s dropped unread, which every \
+             encoder there frees):\n\n",
+        );
+        for floor in &floors {
+            let _ = writeln!(md, "{floor}");
+        }
     }
     if found == 0 {
         eprintln!(
