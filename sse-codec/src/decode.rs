@@ -567,6 +567,8 @@ impl Decoder {
             id,
             retry: None,
             comment: None,
+            // One `data:` line's value holds no line break.
+            data_one_line: matches!(found.data, InPlaceData::Line(_)),
         }
     }
 
@@ -1383,6 +1385,7 @@ impl Decoder {
             id: self.id.take().map(EventId::from_text),
             retry: None,
             comment: None,
+            data_one_line: false,
         };
         self.has_fields = false;
         Some(Frame::Event(event))
@@ -1675,6 +1678,7 @@ impl<'a> EventRef<'a> {
             id: self.id().map(|id| EventId::from_text(Text::from(id))),
             retry: None,
             comment: None,
+            data_one_line: false,
         }
     }
 }

@@ -49,18 +49,15 @@ pub fn encode(event: &Event, buf: &mut impl BufMut) {
     }
     if let Some(data) = &event.data {
         let mut rest = data.as_bytes();
-        loop {
-            match memchr::memchr(b'\n', rest) {
-                Some(i) => {
-                    put_field(buf, b"data: ", &rest[..i]);
-                    rest = &rest[i + 1..];
-                }
-                None => {
-                    put_field(buf, b"data: ", rest);
-                    break;
-                }
+        debug_assert!(!event.data_one_line || !rest.contains(&b'\n'));
+        // Data known to be one line (searched when it was set) is not searched again.
+        if !event.data_one_line {
+            while let Some(i) = memchr::memchr(b'\n', rest) {
+                put_field(buf, b"data: ", &rest[..i]);
+                rest = &rest[i + 1..];
             }
         }
+        put_field(buf, b"data: ", rest);
         wrote = true;
     }
     if wrote {

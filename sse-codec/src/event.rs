@@ -213,7 +213,7 @@ checked_text_impls!(EventId);
 /// assert_eq!(event.to_bytes(), "event: my_event\nid: 7\nretry: 1500\ndata: payload\n\n");
 /// # Ok::<(), ssewire::Error>(())
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Default)]
 pub struct Event {
     /// `None`: no `data:` line at all (a control-only event). Never contains CR.
     pub(crate) data: Option<Text>,
@@ -223,6 +223,34 @@ pub struct Event {
     pub(crate) retry: Option<u64>,
     /// Never contains CR.
     pub(crate) comment: Option<Text>,
+    /// `data` is known to hold no LF: it was searched when set (by [`Event::with_data`], or the
+    /// decoder from a single `data:` line), so [`encode`](crate::encode) writes it as one line
+    /// without searching it again. `false` (the default): it is searched. Every write of `data`
+    /// sets it; equality and hashing ignore it.
+    pub(crate) data_one_line: bool,
+}
+
+// Equal events are equal whether or not their data was searched for LF.
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        self.data == other.data
+            && self.event == other.event
+            && self.id == other.id
+            && self.retry == other.retry
+            && self.comment == other.comment
+    }
+}
+
+impl Eq for Event {}
+
+impl core::hash::Hash for Event {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.data.hash(state);
+        self.event.hash(state);
+        self.id.hash(state);
+        self.retry.hash(state);
+        self.comment.hash(state);
+    }
 }
 
 impl Event {
@@ -255,6 +283,7 @@ impl Event {
         };
         Event {
             data: Some(text),
+            data_one_line: false,
             ..Event::default()
         }
     }
@@ -275,11 +304,16 @@ impl Event {
     #[inline]
     pub fn with_data(mut self, data: impl Into<String>) -> Self {
         let data: String = data.into();
-        self.data = Some(if memchr::memchr(b'\r', data.as_bytes()).is_none() {
-            Text::from(data)
-        } else {
-            Text::from(normalize_newlines(&data))
-        });
+        let bytes = data.as_bytes();
+        // One search finds both what must be normalized (a CR) and whether `encode` must split
+        // the data into lines: most data is one line, searched once instead of twice.
+        let (text, one_line) = match memchr::memchr2(b'\r', b'\n', bytes) {
+            None => (Text::from(data), true),
+            Some(i) if memchr::memchr(b'\r', &bytes[i..]).is_none() => (Text::from(data), false),
+            Some(_) => (Text::from(normalize_newlines(&data)), false),
+        };
+        self.data = Some(text);
+        self.data_one_line = one_line;
         self
     }
 

@@ -74,6 +74,35 @@ fn every_line_break_in_data_becomes_its_own_data_line() {
 }
 
 #[test]
+fn data_replaced_or_decoded_is_split_by_what_it_holds_now() {
+    // One line, then two: the second data is split, whatever the first was.
+    assert_eq!(
+        wire(&Event::new("one").with_data("a\nb")),
+        "data: a\ndata: b\n\n"
+    );
+    assert_eq!(wire(&Event::new("a\nb").with_data("one")), "data: one\n\n");
+    // Decoded events, from one data line and from several, write what they hold, and equal
+    // (and hash as) the same event built by hand.
+    use std::hash::BuildHasher;
+    let hasher = std::collections::hash_map::RandomState::new();
+    for data in ["one line", "two\nlines", ""] {
+        let built = Event::new(data);
+        let decoded = decode_all(&built.to_bytes()).pop().expect("one event");
+        assert_eq!(decoded, built, "{data:?}");
+        assert_eq!(
+            hasher.hash_one(&decoded),
+            hasher.hash_one(&built),
+            "{data:?}"
+        );
+        assert_eq!(wire(&decoded), wire(&built), "{data:?}");
+        assert_eq!(
+            wire(&decoded.clone().with_data("x\ry")),
+            "data: x\ndata: y\n\n"
+        );
+    }
+}
+
+#[test]
 fn empty_data_and_trailing_newlines_round_trip() {
     assert_eq!(wire(&Event::new("")), "data: \n\n");
     for data in ["", "\n", "a\n", "a\n\n", "\na", "\n\n\n"] {
