@@ -8,6 +8,7 @@ use core::time::Duration;
 
 use bytes::{Buf, BytesMut};
 
+use crate::event::Data;
 use crate::text::{Text, contains_any, utf8};
 use crate::{Error, Event, EventId, EventType};
 
@@ -562,13 +563,12 @@ impl Decoder {
             }
         };
         Event {
-            data: Some(data),
+            // One `data:` line's value holds no line break.
+            data: Some(Data::new(data, matches!(found.data, InPlaceData::Line(_)))),
             event,
             id,
             retry: None,
             comment: None,
-            // One `data:` line's value holds no line break.
-            data_one_line: matches!(found.data, InPlaceData::Line(_)),
         }
     }
 
@@ -1377,7 +1377,7 @@ impl Decoder {
             let mut bytes = core::mem::take(&mut self.data);
             // "If the data buffer's last character is a U+000A LINE FEED, remove it."
             bytes.pop();
-            Text::from_utf8_lossy_vec(bytes)
+            Data::new(Text::from_utf8_lossy_vec(bytes), false)
         });
         let event = Event {
             data,
@@ -1385,7 +1385,6 @@ impl Decoder {
             id: self.id.take().map(EventId::from_text),
             retry: None,
             comment: None,
-            data_one_line: false,
         };
         self.has_fields = false;
         Some(Frame::Event(event))
@@ -1673,12 +1672,11 @@ impl<'a> EventRef<'a> {
     /// An owned [`Event`] with the same fields.
     pub fn to_event(&self) -> Event {
         Event {
-            data: Some(Text::from(self.data)),
+            data: Some(Data::new(Text::from(self.data), false)),
             event: (!self.event.is_empty()).then(|| EventType::from_text(Text::from(self.event))),
             id: self.id().map(|id| EventId::from_text(Text::from(id))),
             retry: None,
             comment: None,
-            data_one_line: false,
         }
     }
 }

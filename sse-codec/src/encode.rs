@@ -48,10 +48,10 @@ pub fn encode(event: &Event, buf: &mut impl BufMut) {
         wrote = true;
     }
     if let Some(data) = &event.data {
-        let mut rest = data.as_bytes();
-        debug_assert!(!event.data_one_line || !rest.contains(&b'\n'));
+        let mut rest = data.text().as_bytes();
+        debug_assert!(!data.is_one_line() || !rest.contains(&b'\n'));
         // Data known to be one line (searched when it was set) is not searched again.
-        if !event.data_one_line {
+        if !data.is_one_line() {
             while let Some(i) = memchr::memchr(b'\n', rest) {
                 put_field(buf, b"data: ", &rest[..i]);
                 rest = &rest[i + 1..];
@@ -231,6 +231,7 @@ pub fn encoded_len(event: &Event) -> usize {
         len += line(b"retry:", format_u64(ms, &mut digits).len());
     }
     if let Some(data) = &event.data {
+        let data = data.text();
         let breaks = memchr::memchr_iter(b'\n', data.as_bytes()).count();
         // n breaks: n + 1 lines, each `data: ` + its text + LF; the breaks themselves are not written.
         len += (breaks + 1) * line(b"data:", 0) + data.len() - breaks;

@@ -213,43 +213,78 @@ checked_text_impls!(EventId);
 /// assert_eq!(event.to_bytes(), "event: my_event\nid: 7\nretry: 1500\ndata: payload\n\n");
 /// # Ok::<(), ssewire::Error>(())
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Event {
-    /// `None`: no `data:` line at all (a control-only event). Never contains CR.
-    pub(crate) data: Option<Text>,
+    /// `None`: no `data:` line at all (a control-only event).
+    pub(crate) data: Option<Data>,
     pub(crate) event: Option<EventType>,
     pub(crate) id: Option<EventId>,
     /// Milliseconds.
     pub(crate) retry: Option<u64>,
     /// Never contains CR.
     pub(crate) comment: Option<Text>,
-    /// `data` is known to hold no LF: it was searched when set (by [`Event::with_data`], or the
-    /// decoder from a single `data:` line), so [`encode`](crate::encode) writes it as one line
-    /// without searching it again. `false` (the default): it is searched. Every write of `data`
-    /// sets it; equality and hashing ignore it.
-    pub(crate) data_one_line: bool,
 }
 
-// Equal events are equal whether or not their data was searched for LF.
-impl PartialEq for Event {
-    fn eq(&self, other: &Self) -> bool {
-        self.data == other.data
-            && self.event == other.event
-            && self.id == other.id
-            && self.retry == other.retry
-            && self.comment == other.comment
+/// An event's data: its text (lines joined with LF, never a CR) and whether it is known to be one
+/// line, found when it was set ([`Event::with_data`] searches it anyway; the decoder knows it
+/// from the `data:` lines it read). [`encode`](crate::encode) then writes the most common data, a
+/// single line, without searching it again. Equality and hashing look at the text only.
+#[derive(Clone)]
+pub(crate) struct Data {
+    text: Text,
+    one_line: bool,
+}
+
+impl Data {
+    /// `text` (no CR); `one_line` only if it is known to hold no LF (otherwise it is searched).
+    #[inline]
+    pub(crate) fn new(text: Text, one_line: bool) -> Self {
+        Data { text, one_line }
+    }
+
+    /// `data` with its line breaks normalized to LF, searched once: that one search tells whether
+    /// it is one line (most data is), and so holds no CR to normalize either.
+    #[inline]
+    fn from_string(data: String) -> Self {
+        let one_line = memchr::memchr2(b'\r', b'\n', data.as_bytes()).is_none();
+        let text = if one_line {
+            Text::from(data)
+        } else {
+            Text::from_lines(data)
+        };
+        Data::new(text, one_line)
+    }
+
+    /// The text.
+    #[inline]
+    pub(crate) fn text(&self) -> &Text {
+        &self.text
+    }
+
+    /// The text is known to hold no LF.
+    #[inline]
+    pub(crate) fn is_one_line(&self) -> bool {
+        self.one_line
     }
 }
 
-impl Eq for Event {}
+impl PartialEq for Data {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
 
-impl core::hash::Hash for Event {
+impl Eq for Data {}
+
+impl core::hash::Hash for Data {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.data.hash(state);
-        self.event.hash(state);
-        self.id.hash(state);
-        self.retry.hash(state);
-        self.comment.hash(state);
+        self.text.hash(state);
+    }
+}
+
+impl fmt::Debug for Data {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
     }
 }
 
@@ -266,7 +301,10 @@ impl Event {
     /// ```
     #[inline]
     pub fn new(data: impl Into<String>) -> Self {
-        Event::default().with_data(data)
+        Event {
+            data: Some(Data::from_string(data.into())),
+            ..Event::default()
+        }
     }
 
     /// An event whose data is a `'static` string, without copying it (unless it holds a CR).
@@ -282,8 +320,7 @@ impl Event {
             owned => Text::from(owned),
         };
         Event {
-            data: Some(text),
-            data_one_line: false,
+            data: Some(Data::new(text, false)),
             ..Event::default()
         }
     }
@@ -303,17 +340,7 @@ impl Event {
     /// Sets the data, replacing any earlier data.
     #[inline]
     pub fn with_data(mut self, data: impl Into<String>) -> Self {
-        let data: String = data.into();
-        let bytes = data.as_bytes();
-        // One search finds both what must be normalized (a CR) and whether `encode` must split
-        // the data into lines: most data is one line, searched once instead of twice.
-        let (text, one_line) = match memchr::memchr2(b'\r', b'\n', bytes) {
-            None => (Text::from(data), true),
-            Some(i) if memchr::memchr(b'\r', &bytes[i..]).is_none() => (Text::from(data), false),
-            Some(_) => (Text::from(normalize_newlines(&data)), false),
-        };
-        self.data = Some(text);
-        self.data_one_line = one_line;
+        self.data = Some(Data::from_string(data.into()));
         self
     }
 
@@ -395,12 +422,12 @@ impl Event {
 
     /// The data, or `""` if the event has no data field.
     pub fn data(&self) -> &str {
-        self.data.as_ref().map_or("", Text::as_str)
+        self.data.as_ref().map_or("", |data| data.text().as_str())
     }
 
     /// The data as bytes (UTF-8), or `None` if the event has no data field.
     pub fn data_bytes(&self) -> Option<&[u8]> {
-        self.data.as_ref().map(Text::as_bytes)
+        self.data.as_ref().map(|data| data.text().as_bytes())
     }
 
     /// Whether the event has a data field (possibly empty). Browsers dispatch only such events.

@@ -86,6 +86,15 @@ impl Text {
         }
     }
 
+    /// Text from `s` with every CRLF and lone CR replaced by LF ([`normalize_newlines`]),
+    /// keeping `s`'s allocation when it holds no CR.
+    pub(crate) fn from_lines(s: String) -> Self {
+        match normalize_newlines(&s) {
+            Cow::Owned(normalized) => Text::Owned(normalized),
+            Cow::Borrowed(_) => Text::Owned(s),
+        }
+    }
+
     /// The text.
     #[inline]
     pub(crate) fn as_str(&self) -> &str {

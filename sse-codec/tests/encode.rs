@@ -82,11 +82,14 @@ fn data_replaced_or_decoded_is_split_by_what_it_holds_now() {
     );
     assert_eq!(wire(&Event::new("a\nb").with_data("one")), "data: one\n\n");
     // Decoded events, from one data line and from several, write what they hold, and equal
-    // (and hash as) the same event built by hand.
+    // (and hash as) the same event built by hand: by `new`, which searches the data for line
+    // breaks, and by `from_static`, which does not say whether it is one line.
     use std::hash::BuildHasher;
     let hasher = std::collections::hash_map::RandomState::new();
-    for data in ["one line", "two\nlines", ""] {
-        let built = Event::new(data);
+    for (data, built) in ["one line", "two\nlines", ""]
+        .into_iter()
+        .flat_map(|data| [(data, Event::new(data)), (data, Event::from_static(data))])
+    {
         let decoded = decode_all(&built.to_bytes()).pop().expect("one event");
         assert_eq!(decoded, built, "{data:?}");
         assert_eq!(

@@ -248,24 +248,18 @@ fn main() {
             .fold(None, |acc: Option<f64>, r| {
                 Some(acc.map_or(r, |a| a.min(r)))
             });
+        // The fastest peer's measurement, for the `Event` column and the floor.
+        let best_peer = ENCODE_PEERS
+            .iter()
+            .filter(|&&p| p != "format")
+            .filter_map(|&p| get(group, p))
+            .min_by(|a, b| a.ns.total_cmp(&b.ns));
         // Building an `Event` and encoding it, against the same best peer.
-        let event_path = get(group, "ssewire-event").and_then(|event| {
-            let best_peer = ENCODE_PEERS
-                .iter()
-                .filter(|&&p| p != "format")
-                .filter_map(|&p| get(group, p))
-                .min_by(|a, b| a.ns.total_cmp(&b.ns))?;
-            Some(ratio(event, best_peer))
-        });
+        let event_path = get(group, "ssewire-event")
+            .zip(best_peer)
+            .map(|(event, best_peer)| ratio(event, best_peer));
         // The owned rows' floor: dropping the input, which every encoder of the group frees.
-        if let (Some(drop), Some(best_peer)) = (
-            get(group, "input-drop"),
-            ENCODE_PEERS
-                .iter()
-                .filter(|&&p| p != "format")
-                .filter_map(|&p| get(group, p))
-                .min_by(|a, b| a.ns.total_cmp(&b.ns)),
-        ) {
+        if let (Some(drop), Some(best_peer)) = (get(group, "input-drop"), best_peer) {
             floors.push(format!(
                 "- {label}: dropping the input alone takes {:.0}% of the best peer's time, so no \
                  encoder of owned values can be more than **{:.2}×** as fast as it there.",
